@@ -1,5 +1,7 @@
 """provenance: signed C2PA manifests and an invisible watermark for AI-generated video, and their verification."""
 
+__version__ = "0.1.0"
+
 from provenance.errors import (
     BadInput,
     KeyMissing,

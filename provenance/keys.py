@@ -151,7 +151,7 @@ def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str =
     if existing and not force:
         raise BadInput(f"{home} already holds keys ({', '.join(existing)}); pass --force to replace them")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key, leaf_key = _new_key(alg), _new_key(alg)
     ca_cert = _make_ca(ca_key, org, now)
     leaf_cert = _make_leaf(leaf_key, ca_key, ca_cert, org, now)

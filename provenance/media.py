@@ -73,7 +73,9 @@ def check_readable(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> 
 
 
 @contextlib.contextmanager
-def _open_video(path: str | os.PathLike, limits: Limits) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+def _open_video(
+    path: str | os.PathLike, limits: Limits
+) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
     path = check_readable(path, limits)
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
@@ -143,7 +145,9 @@ def probe(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> ClipInfo:
         )
 
 
-def _decode(container: av.container.InputContainer, stream: av.VideoStream, path: str | os.PathLike) -> Iterator[av.VideoFrame]:
+def _decode(
+    container: av.container.InputContainer, stream: av.VideoStream, path: str | os.PathLike
+) -> Iterator[av.VideoFrame]:
     try:
         yield from container.decode(stream)
     except av.error.FFmpegError as exc:
@@ -390,7 +394,8 @@ def remux(src: str | os.PathLike, dst: str | os.PathLike, limits: Limits = DEFAU
     This is what upload pipelines do first; it drops any C2PA manifest the file carried.
     """
     check_readable(src, limits)
-    with av.open(str(src)) as inp, av.open(str(dst), mode="w", format="mov" if str(dst).endswith(".mov") else "mp4") as out:
+    out_format = "mov" if str(dst).lower().endswith(".mov") else "mp4"
+    with av.open(str(src)) as inp, av.open(str(dst), mode="w", format=out_format) as out:
         streams = [s for s in inp.streams if s.type in ("video", "audio")]
         mapping = {s.index: out.add_stream_from_template(s) for s in streams}
         for packet in inp.demux(*streams):

@@ -1,0 +1,246 @@
+"""The `provenance` command: thin click wrappers over the library."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+import click
+
+from provenance.errors import ProvenanceError
+
+USAGE_EXIT = 2
+UNREADABLE_EXIT = 1
+_debug = False
+
+
+class CommandError(click.ClickException):
+    """A library error shown as one line on stderr."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class LazyGroup(click.Group):
+    """A group whose heavy subcommands (detector, generate) are imported only when run."""
+
+    lazy: ClassVar[dict[str, str]] = {"detector": "detector.cli:detector", "generate": "generator.cli:generate"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ProvenanceError as exc:
+            if _debug:
+                raise
+            raise CommandError(str(exc)) from None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+home_option = click.option(
+    "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PROVENANCE_HOME",
+    help="Folder with the signing key, certificate chain, watermark key and ledger "
+         "[env PROVENANCE_HOME; default ~/.config/provenance].",
+)
+ledger_option = click.option("--ledger", "ledger_url", metavar="URL",
+                             help="Ledger to use: a SQLite path or postgresql://... [default: HOME/ledger.sqlite].")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="provenance")
+def cli(debug: bool) -> None:
+    """Stamp AI-generated video with a signed C2PA manifest and an invisible watermark, and verify any clip.
+
+    \b
+    Typical use:
+      provenance keygen                                  # once: keys under ~/.config/provenance
+      provenance sign in.mp4 -o out.mp4 --model my-model
+      provenance verify out.mp4 --trust-anchors ~/.config/provenance/ca.pem
+    """
+    global _debug
+    _debug = debug
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator:
+    """A progress bar on a terminal (stderr); nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _emit(data: dict, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data) if as_json else text)
+
+
+@cli.command()
+@home_option
+@click.option("--alg", type=click.Choice(["es256", "ps256", "ed25519"]), default="es256", show_default=True,
+              help="Signature algorithm of the CA and signing certificate.")
+@click.option("--org", default="Provenance", show_default=True, help="Organisation named in the certificates.")
+@click.option("--force", is_flag=True, help="Replace keys that already exist (clips signed before stay valid).")
+@json_option
+def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) -> None:
+    """Create a development CA, a C2PA signing certificate and a watermark key.
+
+    Key files are written readable by their owner only (0600). Verifiers pass HOME/ca.pem as
+    --trust-anchors to trust clips signed with these keys.
+    """
+    from provenance.keys import keygen as make_keys
+
+    creds = make_keys(home, alg=alg, org=org, force=force)
+    data = {"home": str(creds.home), "alg": creds.alg, "trust_anchors": str(creds.home / "ca.pem")}
+    _emit(data, as_json, f"keys written to {creds.home} ({alg}); trust anchors: {creds.home / 'ca.pem'}")
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "dst", required=True, type=click.Path(path_type=Path), help="Signed clip to write.")
+@click.option("--model", default="unspecified", show_default=True, help="Model that generated the clip.")
+@click.option("--prompt", help="Prompt the clip was generated from (only its SHA-256 is recorded by default).")
+@click.option("--include-prompt", is_flag=True, help="Record the prompt text itself in the manifest.")
+@click.option("--seed", type=int, help="Generation seed to record.")
+@click.option("--ingredient", "ingredients", multiple=True, type=click.Path(path_type=Path),
+              help="Input the clip was made from (an image: inputTo; a clip: parentOf). Repeatable.")
+@click.option("--no-watermark", is_flag=True, help="Sign the manifest only; keep the video bit-exact.")
+@click.option("--strength", type=click.FloatRange(0.25, 4.0), default=1.0, show_default=True,
+              help="Watermark strength: higher survives more, lower is less visible.")
+@click.option("--cert", type=click.Path(path_type=Path), help="Your own certificate chain (PEM, leaf first).")
+@click.option("--key", type=click.Path(path_type=Path), help="Private key for --cert (PEM).")
+@home_option
+@ledger_option
+@json_option
+def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: bool, seed: int | None,
+         ingredients: tuple[Path, ...], no_watermark: bool, strength: float, cert: Path | None, key: Path | None,
+         home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+    """Stamp SRC as AI-generated: invisible watermark + signed C2PA manifest, written to OUTPUT.
+
+    The input is never modified. A clip that already carries a manifest is recorded as the new
+    manifest's parent, so earlier provenance is kept.
+    """
+    from provenance import media
+    from provenance.keys import Credentials
+    from provenance.manifest import Generation, Ingredient
+    from provenance.signing import Stamper
+
+    if (cert is None) != (key is None):
+        raise click.UsageError("--cert and --key go together")
+    credentials = Credentials.from_files(cert, key) if cert else None
+    parts = [Ingredient.for_file(p) for p in ingredients]
+    generation = Generation(model=model, prompt=prompt, include_prompt=include_prompt, seed=seed)
+    total = None if no_watermark else media.probe(src).frame_count
+    with Stamper(home, credentials=credentials, ledger=ledger_url, watermark=not no_watermark,
+                 strength=strength) as stamper, _progress(total, "watermarking") as advance:
+        result = stamper.sign_clip(src, dst, generation, parts, progress=advance)
+    mark = f"watermark payload {result.payload}" if result.watermarked else "no watermark"
+    _emit(result.to_dict(), as_json, f"signed {result.path} ({mark}, {result.frames} frames)")
+
+
+@cli.command()
+@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--trust-anchors", type=click.Path(path_type=Path),
+              help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
+@click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",
+              help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel processes.")
+@home_option
+@ledger_option
+@json_option
+def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: str | None, workers: int,
+           home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+    """Say what can be proven about each clip: C2PA manifest, watermark, ledger record, detector score.
+
+    CLIPS are files or folders (walked for videos). With --json, one JSON object per clip (JSON Lines),
+    printed as each finishes. Exit status: 0 when every clip was examined, 1 when one could not be read.
+    """
+    from provenance.verify import expand_paths, verify_many
+
+    paths = list(expand_paths(clips))
+    unreadable = 0
+    options = {"trust_anchors": trust_anchors, "home": home, "ledger": ledger_url}
+    with _progress(len(paths), "verifying") as advance:
+        for report in verify_many(paths, workers=workers, detector_dir=detector_dir, **options):
+            advance(1)
+            if report.verdict == "error":
+                unreadable += 1
+                click.echo(f"error: {report.error}", err=True)
+            _emit(report.to_dict(), as_json, _describe(report))
+    if unreadable:
+        sys.exit(UNREADABLE_EXIT)
+
+
+def _describe(report) -> str:
+    lines = [f"{report.path}: {report.verdict}", *(f"  - {line}" for line in report.evidence)]
+    return "\n".join(lines)
+
+
+@cli.group()
+def ledger() -> None:
+    """Inspect the credentials issued: every signing is recorded, keyed by its watermark payload."""
+
+
+@ledger.command("list")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@home_option
+@ledger_option
+@json_option
+def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+    """List recorded credentials, newest first."""
+    from provenance.ledger import Ledger
+
+    with Ledger.open(ledger_url, home=home) as led:
+        for record in led.list(limit=limit, offset=offset):
+            row = record.to_dict()
+            _emit(row, as_json, f"{row['payload']}  {row['created_at']}  {row['model']}  {row['path']}")
+
+
+@ledger.command("show")
+@click.argument("payload")
+@home_option
+@ledger_option
+def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None:
+    """Show one credential (by watermark payload, hex) with its manifest."""
+    from provenance.ledger import Ledger
+
+    with Ledger.open(ledger_url, home=home) as led:
+        record = led.get(payload.lower())
+    if record is None:
+        raise ProvenanceError(f"no credential with payload {payload} in the ledger")
+    click.echo(json.dumps(record.to_dict(include_manifest=True), indent=2))
+
+
+@ledger.command("export")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="JSON Lines file [default: stdout].")
+@home_option
+@ledger_option
+def ledger_export(output, home: Path | None, ledger_url: str | None) -> None:
+    """Export every credential as JSON Lines."""
+    from provenance.ledger import Ledger
+
+    with Ledger.open(ledger_url, home=home) as led:
+        count = led.export(output)
+    click.echo(f"exported {count} credentials", err=True)
+
+
+def main() -> None:
+    """Entry point of the `provenance` command."""
+    cli()

@@ -1,0 +1,226 @@
+"""Stamp clips: watermark, sign a C2PA manifest, record the credential in the ledger, write atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from provenance import media
+from provenance.errors import BadInput, UnsupportedFormat
+from provenance.files import check_output, sha256_file
+from provenance.keys import Credentials, default_home, read_watermark_secret
+from provenance.manifest import (
+    SIGNABLE_VIDEO,
+    Generation,
+    Ingredient,
+    build_manifest,
+    now_iso,
+    read_evidence,
+    sign_file,
+)
+
+__all__ = ["Generation", "Ingredient", "SignResult", "Stamper", "sign"]
+
+DEFAULT_STRENGTH = 1.0
+DEFAULT_CRF = 18
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """What one signing produced."""
+
+    path: Path
+    payload: str
+    sha256: str
+    watermarked: bool
+    frames: int
+    manifest_bytes: int
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path), "payload": self.payload, "sha256": self.sha256,
+            "watermarked": self.watermarked, "frames": self.frames, "manifest_bytes": self.manifest_bytes,
+        }
+
+
+def _signer_name(chain_pem: bytes) -> str:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificates(chain_pem)[0].subject.rfc4514_string()
+
+
+class Stamper:
+    """Signs clips under one home: its credentials, watermark key and ledger, loaded once."""
+
+    def __init__(
+        self,
+        home: str | os.PathLike | None = None,
+        credentials: Credentials | None = None,
+        ledger=None,
+        watermark: bool = True,
+        strength: float = DEFAULT_STRENGTH,
+        crf: int = DEFAULT_CRF,
+    ) -> None:
+        from provenance.ledger import Ledger
+
+        self.home = Path(home) if home else default_home()
+        self.credentials = credentials or Credentials.load(self.home)
+        self.watermark = watermark
+        self.strength = strength
+        self.crf = crf
+        self._key = self._watermark_key() if watermark else None
+        self._signer = self.credentials.signer()
+        self._signer_name = _signer_name(self.credentials.chain_pem)
+        self.ledger = ledger if isinstance(ledger, Ledger) else Ledger.open(ledger, home=self.home)
+
+    def _watermark_key(self):
+        from provenance.watermark import WatermarkKey
+
+        return WatermarkKey(read_watermark_secret(self.home))
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Stamper:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def sign_clip(
+        self,
+        src: str | os.PathLike,
+        dst: str | os.PathLike,
+        generation: Generation,
+        ingredients: Sequence[Ingredient] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> SignResult:
+        """Stamp an existing clip into `dst`; a clip that already carries a manifest becomes its parent."""
+        src, dst = Path(src), self._check_dst(dst, [src, *(i.path for i in ingredients)])
+        info = media.probe(src)
+        if not self.watermark and not info.signable:
+            raise UnsupportedFormat(f"{src}: {info.container} cannot carry a C2PA manifest; sign an MP4 or MOV")
+        ingredients = list(ingredients)
+        parent = read_evidence(src)
+        if parent.present and all(i.path != src for i in ingredients):
+            ingredients.append(Ingredient(src, "parentOf"))
+        payload = self._new_payload()
+        with self._workdir(dst) as work:
+            if self.watermark:
+                marked = work / f"marked{dst.suffix}"
+                from provenance.watermark import watermark_clip
+
+                frames = watermark_clip(src, marked, self._key, payload, self.strength, crf=self.crf, progress=progress)
+            else:
+                marked, frames = src, info.frame_count
+            return self._finish(marked, dst, work, generation, ingredients, payload, frames)
+
+    def sign_frames(
+        self,
+        frames: Iterable[np.ndarray],
+        dst: str | os.PathLike,
+        fps: float,
+        generation: Generation,
+        ingredients: Sequence[Ingredient] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> SignResult:
+        """Watermark and encode RGB frames (H, W, 3 uint8) into `dst`, then sign and record it."""
+        dst = self._check_dst(dst, [i.path for i in ingredients])
+        payload = self._new_payload()
+        embedder = self._embedder(payload)
+        with self._workdir(dst) as work:
+            encoded = work / f"encoded{dst.suffix}"
+            writer: media.VideoWriter | None = None
+            try:
+                for index, frame in enumerate(frames):
+                    if writer is None:
+                        writer = media.VideoWriter(encoded, frame.shape[1], frame.shape[0], fps, crf=self.crf)
+                    writer.write(embedder.embed_rgb(frame, index) if embedder else frame)
+                    if progress:
+                        progress(1)
+                if writer is None:
+                    raise BadInput("the generator produced no frames")
+                writer.close()
+            except BaseException:
+                if writer is not None:
+                    writer.__exit__(Exception, None, None)
+                raise
+            return self._finish(encoded, dst, work, generation, ingredients, payload, writer.frames_written)
+
+    def _embedder(self, payload):
+        if not self.watermark:
+            return None
+        from provenance.watermark import Embedder
+
+        return Embedder(self._key, payload, strength=self.strength)
+
+    def _new_payload(self):
+        from provenance.watermark import Payload
+
+        return Payload.random()
+
+    @staticmethod
+    def _check_dst(dst: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> Path:
+        dst = check_output(dst, inputs)
+        if dst.suffix.lower() not in SIGNABLE_VIDEO:
+            raise UnsupportedFormat(f"output {dst} must be .mp4 or .mov: only those can carry a C2PA manifest")
+        return dst
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _workdir(dst: Path) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix=f".{dst.stem}.", dir=dst.parent) as work:
+            yield Path(work)
+
+    def _finish(
+        self, unsigned: Path, dst: Path, work: Path, generation: Generation, ingredients: Sequence[Ingredient],
+        payload, frames: int,
+    ) -> SignResult:
+        from provenance.ledger import Record
+        from provenance.watermark import ALGORITHM_ID
+
+        created_at = now_iso()
+        soft_binding = (ALGORITHM_ID, bytes.fromhex(payload.hex)) if self.watermark else None
+        has_parent = any(i.relationship == "parentOf" for i in ingredients)
+        manifest = build_manifest(dst.name, generation, created_at, soft_binding, has_parent)
+        signed = work / f"signed{dst.suffix}"
+        store = sign_file(unsigned, signed, manifest, self._signer, ingredients)
+        digest = sha256_file(signed)
+        self.ledger.begin(Record(
+            payload=payload.hex, sha256=digest, manifest_store=store, signer=self._signer_name,
+            signer_chain_pem=self.credentials.chain_pem.decode(), model=generation.model, created_at=created_at,
+            path=str(dst.resolve()), claim_generator=manifest["claim_generator_info"][0]["name"], state="pending",
+        ))
+        try:
+            os.replace(signed, dst)
+        except BaseException:
+            self.ledger.abandon(payload.hex)
+            raise
+        self.ledger.complete(payload.hex)
+        return SignResult(dst, payload.hex, digest, self.watermark, frames, len(store))
+
+
+def sign(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    model: str,
+    *,
+    home: str | os.PathLike | None = None,
+    prompt: str | None = None,
+    include_prompt: bool = False,
+    seed: int | None = None,
+    ingredients: Sequence[Ingredient] = (),
+    watermark: bool = True,
+    strength: float = DEFAULT_STRENGTH,
+    ledger=None,
+) -> SignResult:
+    """Stamp one clip with the keys under `home`: the one-call form of `Stamper.sign_clip`."""
+    generation = Generation(model=model, prompt=prompt, include_prompt=include_prompt, seed=seed)
+    with Stamper(home, ledger=ledger, watermark=watermark, strength=strength) as stamper:
+        return stamper.sign_clip(src, dst, generation, ingredients)

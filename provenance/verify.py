@@ -1,0 +1,289 @@
+"""One Report per clip from the evidence: C2PA manifest, watermark, ledger, detector; and the verdict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from provenance import media
+from provenance.errors import BadInput, KeyMissing, ProvenanceError
+from provenance.keys import default_home, read_watermark_secret
+from provenance.manifest import C2paEvidence, read_evidence, validate_store
+
+VERDICTS = ("ai-generated", "likely-ai-generated", "no-evidence", "tampered", "error")
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"}
+BUILTIN_DETECTOR = "builtin"
+HARD_BINDING_CODES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatch")
+
+
+class ClipScorer(Protocol):
+    """Anything that scores a clip: the detector package provides one."""
+
+    def score(self, path: str | os.PathLike) -> Any:  # returns an object with score, threshold, verdict, model
+        ...
+
+
+@dataclass
+class Report:
+    """What can be proven about one clip. `to_dict()` is the JSON contract in DESIGN.md."""
+
+    path: str
+    verdict: str = "no-evidence"
+    c2pa: C2paEvidence = field(default_factory=C2paEvidence)
+    watermark: dict = field(default_factory=lambda: {
+        "detected": False, "state": "not-checked", "payload": None, "p_value": None, "frames": 0})
+    ledger: dict = field(default_factory=lambda: {"found": False, "manifest": None})
+    detector: dict = field(default_factory=lambda: {"score": None, "model": None})
+    evidence: list[str] = field(default_factory=list)
+    container: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path, "verdict": self.verdict, "c2pa": self.c2pa.to_dict(), "watermark": self.watermark,
+            "ledger": self.ledger, "detector": self.detector, "evidence": self.evidence, "container": self.container,
+            "error": self.error,
+        }
+
+
+def decide(report: Report) -> str:
+    """The verdict table (README): the strongest evidence wins; a detector only speaks when marks are silent."""
+    if report.error is not None:
+        return "error"
+    c2pa = report.c2pa
+    if c2pa.present and not c2pa.tampered and c2pa.ai_generated:
+        return "ai-generated"
+    if report.watermark.get("detected"):
+        return "ai-generated"
+    if c2pa.tampered:
+        return "tampered"
+    score, threshold = report.detector.get("score"), report.detector.get("threshold")
+    if score is not None and threshold is not None and score >= threshold:
+        return "likely-ai-generated"
+    return "no-evidence"
+
+
+class Verifier:
+    """Verifies clips with one set of trust anchors, watermark key, ledger and (optional) detector."""
+
+    def __init__(
+        self,
+        trust_anchors: str | os.PathLike | bytes | None = None,
+        home: str | os.PathLike | None = None,
+        ledger: str | None = None,
+        detector: ClipScorer | None = None,
+        watermark_key=None,
+    ) -> None:
+        self.home = Path(home) if home else default_home()
+        self.trust_anchors = _read_anchors(trust_anchors)
+        self.watermark_key = watermark_key if watermark_key is not None else _optional_key(self.home)
+        self._ledger_url = ledger
+        self._ledger = None
+        self.detector = detector
+
+    def _open_ledger(self):
+        if self._ledger is None:
+            from provenance.ledger import Ledger
+
+            path = self.home / "ledger.sqlite"
+            if self._ledger_url is None and not path.exists():
+                return None
+            self._ledger = Ledger.open(self._ledger_url, home=self.home)
+        return self._ledger
+
+    def verify(self, path: str | os.PathLike) -> Report:
+        """Examine one clip; a clip that cannot be read gives verdict `error`, never an exception."""
+        report = Report(path=str(path))
+        try:
+            media.check_readable(path)
+            report.c2pa = read_evidence(path, self.trust_anchors)
+            report.container = media.probe(path).container
+            self._check_watermark(path, report)
+            self._check_detector(path, report)
+        except ProvenanceError as exc:
+            report.error = str(exc)
+        report.verdict = decide(report)
+        report.evidence = explain(report)
+        return report
+
+    def _check_watermark(self, path: str | os.PathLike, report: Report) -> None:
+        if self.watermark_key is None:
+            report.watermark["state"] = "no-key"
+            return
+        from provenance.watermark import extract
+
+        detection = extract(path, self.watermark_key)
+        report.watermark = detection.to_dict()
+        if detection.payload is None:
+            return
+        ledger = self._open_ledger()
+        record = ledger.get(detection.payload.hex) if ledger is not None else None
+        if record is None:
+            return
+        recovered = validate_store(record.manifest_store, path, self.trust_anchors)
+        signature_codes = [code for code in recovered.status_codes if code not in HARD_BINDING_CODES]
+        report.ledger = {
+            "found": True,
+            "manifest": recovered.to_dict(),
+            "signature_valid": recovered.error is None and not any(
+                code.startswith(("claimSignature.mismatch", "signingCredential.invalid", "signingCredential.revoked"))
+                for code in signature_codes),
+            "hard_binding_matches": not any(code in HARD_BINDING_CODES for code in recovered.status_codes),
+            "record": record.to_dict(),
+        }
+
+    def _check_detector(self, path: str | os.PathLike, report: Report) -> None:
+        if self.detector is None or report.watermark.get("detected") or (
+            report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered
+        ):
+            return
+        result = self.detector.score(path)
+        report.detector = {
+            "score": result.score, "model": result.model, "threshold": result.threshold, "verdict": result.verdict,
+        }
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+
+def explain(report: Report) -> list[str]:
+    """The evidence behind a verdict, in plain words."""
+    lines: list[str] = []
+    if report.error:
+        return [f"could not read the clip: {report.error}"]
+    c2pa = report.c2pa
+    if c2pa.present and c2pa.tampered:
+        reason = c2pa.error or ", ".join(code for code in c2pa.status_codes if "untrusted" not in code)
+        lines.append(f"a C2PA manifest is present but does not validate ({reason}): the file was altered after signing")
+    elif c2pa.present:
+        trust = "signed by a trusted certificate" if c2pa.validation_state == "Trusted" else (
+            "validly signed, but by a certificate not in the trust anchors")
+        said = f"states AI generation by {c2pa.generator}" if c2pa.ai_generated else "does not state AI generation"
+        lines.append(f"a C2PA manifest {said}; {trust} ({c2pa.signer})")
+    elif report.container in media.SIGNABLE_CONTAINERS:
+        lines.append("no C2PA manifest")
+    else:
+        lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
+    wm = report.watermark
+    if wm.get("detected"):
+        lines.append(f"our watermark is present: payload {wm['payload']}, p-value {wm['p_value']:.2e} "
+                     f"over {wm['frames']} frames")
+    elif wm.get("state") == "inconclusive":
+        lines.append(f"weak traces of our watermark (p-value {wm['p_value']:.2e}): not enough to decide")
+    elif wm.get("state") == "no-key":
+        lines.append("watermark not checked: no watermark key under the home folder")
+    else:
+        lines.append("no watermark of ours")
+    if report.ledger.get("found"):
+        recovered = report.ledger["manifest"]
+        binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
+            "its hard binding does not match this file (re-encoded), while the watermark (soft binding) does")
+        trust = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
+        lines.append(f"the ledger holds the original manifest: {recovered['generator']} via "
+                     f"{recovered['claim_generator']}, signed by {recovered['signer']} at {recovered['created_at']} "
+                     f"({recovered['validation_state']}, {trust}); {binding}")
+    if report.detector.get("score") is not None:
+        lines.append(f"detector {report.detector['model']}: score {report.detector['score']:.3f} "
+                     f"(threshold {report.detector['threshold']:.3f})")
+    return lines
+
+
+def _read_anchors(trust_anchors: str | os.PathLike | bytes | None) -> bytes | None:
+    if trust_anchors is None or isinstance(trust_anchors, bytes):
+        return trust_anchors
+    path = Path(trust_anchors)
+    if not path.is_file():
+        raise BadInput(f"trust anchors {path}: no such file")
+    data = path.read_bytes()
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise BadInput(f"trust anchors {path}: not a PEM certificate file")
+    return data
+
+
+def _optional_key(home: Path):
+    try:
+        secret = read_watermark_secret(home)
+    except KeyMissing:
+        return None
+    from provenance.watermark import WatermarkKey
+
+    return WatermarkKey(secret)
+
+
+def verify(path: str | os.PathLike, **options) -> Report:
+    """Verify one clip; `options` are Verifier's (trust_anchors, home, ledger, detector)."""
+    verifier = Verifier(**options)
+    try:
+        return verifier.verify(path)
+    finally:
+        verifier.close()
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files as given; folders walked (sorted) for video files."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            yield path
+
+
+_worker: Verifier | None = None
+
+
+def _init_worker(options: dict, detector_dir: str | None) -> None:
+    global _worker
+    if detector_dir is not None:
+        import detector as detector_package
+
+        model_dir = None if detector_dir == BUILTIN_DETECTOR else detector_dir
+        options = {**options, "detector": detector_package.load(model_dir)}
+    _worker = Verifier(**options)
+
+
+def _verify_in_worker(path: str) -> Report:
+    assert _worker is not None
+    return _worker.verify(path)
+
+
+def verify_many(
+    paths: Iterable[str | os.PathLike], workers: int = 1, detector_dir: str | None = None, **options
+) -> Iterator[Report]:
+    """Verify clips (folders are walked) and yield each Report as it finishes; one failure never stops the batch.
+
+    `detector_dir` (a model folder, or "builtin" for the shipped model) loads a detector in each worker.
+    """
+    if workers <= 1:
+        _init_worker(options, detector_dir)
+        try:
+            for path in expand_paths(paths):
+                yield _verify_in_worker(str(path))
+        finally:
+            _worker.close()
+        return
+    window = workers * 2  # bounded: never more than this many clips queued at once
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(options, detector_dir)) as pool:
+        pending: dict[Future, str] = {}
+        for path in expand_paths(paths):
+            pending[pool.submit(_verify_in_worker, str(path))] = str(path)
+            if len(pending) >= window:
+                yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done)
+        while pending:
+            yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done)
+
+
+def _collect(pending: dict[Future, str], done: Iterable[Future]) -> Iterator[Report]:
+    for future in done:
+        path = pending.pop(future)
+        try:
+            yield future.result()
+        except Exception as exc:  # a worker that died on one clip must not end the batch
+            report = Report(path=path, error=f"verification failed: {exc}")
+            report.verdict, report.evidence = decide(report), explain(report)
+            yield report
