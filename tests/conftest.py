@@ -1,0 +1,43 @@
+"""Shared fixtures: real keys, real H.264 clips written by PyAV, all small and built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from provenance import media
+from provenance.keys import keygen
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def scene_frames(width: int, height: int, count: int, seed: int = 0) -> list[np.ndarray]:
+    """Natural-looking moving content: smooth gradients, a drifting blob and mild texture."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    texture = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
+    frames = []
+    for t in range(count):
+        cx, cy = width * (0.3 + 0.4 * t / max(count, 1)), height * 0.5
+        blob = 90 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.15 * width) ** 2))
+        base = np.stack([60 + 100 * xx / width + blob, 80 + 60 * yy / height + 0.5 * blob, 120 - 40 * xx / width], -1)
+        frames.append(np.clip(base + texture, 0, 255).astype(np.uint8))
+    return frames
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home folder with a development CA, signing certificate and watermark key."""
+    path = tmp_path_factory.mktemp("home")
+    keygen(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-second 320x240 H.264 MP4 at 24 fps."""
+    path = tmp_path_factory.mktemp("clips") / "camera.mp4"
+    media.write_video(path, scene_frames(320, 240, 48), fps=24)
+    return path
