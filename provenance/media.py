@@ -14,10 +14,12 @@ import numpy as np
 
 from provenance.errors import BadInput, UnsupportedFormat
 
-PixelFormat = str  # "rgb24" (H, W, 3), "gray" (H, W) luma, or "yuv420p" (H * 3 // 2, W) planar
+PixelFormat = str  # "rgb24" (H, W, 3), "gray" (H, W) luma plane as coded, or "yuv420p" (H * 3 // 2, W) planar
 FrameFn = Callable[[np.ndarray, int], np.ndarray]
 
 SIGNABLE_CONTAINERS = {"mp4", "mov"}
+NEUTRAL_CHROMA = 128
+PLANAR_8BIT_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
 ENCODERS = {"h264": "libx264", "h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9"}
 
 
@@ -178,12 +180,12 @@ def iter_timed_frames(
 
 def frame_to_array(frame: av.VideoFrame, pix_fmt: PixelFormat) -> np.ndarray:
     """Convert a decoded frame to a numpy array in one of the library's pixel formats."""
-    if pix_fmt == "gray":
-        if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "yuvj422p", "yuvj444p"):
-            plane = frame.planes[0]
-            raw = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-            return raw[:, : frame.width].copy()
-        return frame.to_ndarray(format="gray")
+    if pix_fmt == "gray":  # the coded luma plane itself: no conversion, no range change
+        if frame.format.name not in PLANAR_8BIT_YUV:
+            frame = frame.reformat(format="yuv420p")
+        plane = frame.planes[0]
+        raw = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        return raw[:, : frame.width].copy()
     return frame.to_ndarray(format=pix_fmt)
 
 
@@ -272,9 +274,13 @@ class VideoWriter:
             if frame.shape[0] != rows or frame.shape[1] != self.width:
                 frame = _trim_yuv420p(frame, self.width, self.height)
             video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="yuv420p")
+        elif frame.ndim == 2:  # luma as stored (limited range), neutral chroma
+            luma = frame[: self.height, : self.width]
+            chroma = np.full((self.height // 2, self.width), NEUTRAL_CHROMA, dtype=np.uint8)
+            video_frame = av.VideoFrame.from_ndarray(np.concatenate([luma, chroma]), format="yuv420p")
         else:
             frame = np.ascontiguousarray(frame[: self.height, : self.width])
-            video_frame = av.VideoFrame.from_ndarray(frame, format="gray" if frame.ndim == 2 else "rgb24")
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
         self._mux(self._stream.encode(video_frame))
         self.frames_written += 1
 
