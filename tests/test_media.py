@@ -93,7 +93,7 @@ def test_transcode_applies_frame_function_and_keeps_audio(tmp_path: Path) -> Non
 def test_remux_copies_without_reencoding(clip: Path, tmp_path: Path) -> None:
     dst = tmp_path / "copy.mp4"
     media.remux(clip, dst)
-    assert all(np.array_equal(a, b) for a, b in zip(media.iter_frames(clip, "gray"), media.iter_frames(dst, "gray")))
+    assert all(np.array_equal(a, b) for a, b in zip(media.iter_frames(clip, "gray"), media.iter_frames(dst, "gray"), strict=True))
 
 
 def test_unknown_codec_is_refused(tmp_path: Path) -> None:
@@ -107,5 +107,5 @@ def test_zero_frame_clip_is_a_clear_error(tmp_path: Path) -> None:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         out.start_encoding()
-    with pytest.raises(BadInput, match="no decodable video frames|no video stream"):
+    with pytest.raises(BadInput, match=r"no decodable video frames|no video stream"):
         list(media.iter_frames(path))
