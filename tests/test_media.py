@@ -93,7 +93,8 @@ def test_transcode_applies_frame_function_and_keeps_audio(tmp_path: Path) -> Non
 def test_remux_copies_without_reencoding(clip: Path, tmp_path: Path) -> None:
     dst = tmp_path / "copy.mp4"
     media.remux(clip, dst)
-    assert all(np.array_equal(a, b) for a, b in zip(media.iter_frames(clip, "gray"), media.iter_frames(dst, "gray"), strict=True))
+    pairs = zip(media.iter_frames(clip, "gray"), media.iter_frames(dst, "gray"), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
 
 def test_unknown_codec_is_refused(tmp_path: Path) -> None:
