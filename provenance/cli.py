@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import click
 
-from provenance.errors import ProvenanceError
+from provenance.errors import BadInput, ProvenanceError
 
 USAGE_EXIT = 2
 UNREADABLE_EXIT = 1
@@ -174,6 +174,8 @@ def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: st
     from provenance.verify import expand_paths, verify_many
 
     paths = list(expand_paths(clips))
+    if not paths:
+        raise BadInput(f"no video files in {', '.join(map(str, clips))}")
     unreadable = 0
     options = {"trust_anchors": trust_anchors, "home": home, "ledger": ledger_url}
     with _progress(len(paths), "verifying") as advance:

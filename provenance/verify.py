@@ -68,7 +68,10 @@ def decide(report: Report) -> str:
 
 
 class Verifier:
-    """Verifies clips with one set of trust anchors, watermark key, ledger and (optional) detector."""
+    """Verifies clips with one set of trust anchors, watermark key, ledger and (optional) detector.
+
+    `watermark=False` skips the watermark (and so the ledger): the C2PA manifest alone.
+    """
 
     def __init__(
         self,
@@ -76,11 +79,11 @@ class Verifier:
         home: str | os.PathLike | None = None,
         ledger: str | None = None,
         detector: ClipScorer | None = None,
-        watermark_key=None,
+        watermark: bool = True,
     ) -> None:
         self.home = Path(home) if home else default_home()
         self.trust_anchors = _read_anchors(trust_anchors)
-        self.watermark_key = watermark_key if watermark_key is not None else _optional_key(self.home)
+        self.watermark_key = _optional_key(self.home) if watermark else None
         self._ledger_url = ledger
         self._ledger = None
         self.detector = detector
@@ -112,7 +115,7 @@ class Verifier:
 
     def _check_watermark(self, path: str | os.PathLike, report: Report) -> None:
         if self.watermark_key is None:
-            report.watermark["state"] = "no-key"
+            report.watermark["state"] = "not-checked"
             return
         from provenance.watermark import extract
 
@@ -176,8 +179,8 @@ def explain(report: Report) -> list[str]:
                      f"over {wm['frames']} frames")
     elif wm.get("state") == "inconclusive":
         lines.append(f"weak traces of our watermark (p-value {wm['p_value']:.2e}): not enough to decide")
-    elif wm.get("state") == "no-key":
-        lines.append("watermark not checked: no watermark key under the home folder")
+    elif wm.get("state") == "not-checked":
+        lines.append("watermark not checked (no watermark key under the home folder)")
     else:
         lines.append("no watermark of ours")
     if report.ledger.get("found"):

@@ -1,0 +1,175 @@
+"""Sign and verify with real c2pa-python, real certificate chains and real MP4s written by PyAV."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import run, run_json
+
+from conftest import scene_frames
+from provenance import media
+from provenance.errors import SigningError
+from provenance.keys import Credentials
+from provenance.ledger import Ledger
+from provenance.manifest import GENERATION_LABEL, read_evidence
+from provenance.signing import Generation, Stamper
+from provenance.watermark import ALGORITHM_ID
+
+
+def _box_offsets(path: Path) -> dict[bytes, tuple[int, int]]:
+    """Top-level ISO BMFF boxes: type -> (offset, size)."""
+    data, boxes, offset = path.read_bytes(), {}, 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+        boxes.setdefault(kind, (offset, size or len(data) - offset))
+        offset += size or len(data)
+    return boxes
+
+
+def _flip_byte_in_mdat(src: Path, dst: Path) -> None:
+    offset, size = _box_offsets(src)[b"mdat"]
+    data = bytearray(src.read_bytes())
+    data[offset + size // 2] ^= 0xFF
+    dst.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="session")
+def signed(home: Path, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("signed") / "signed.mp4"
+    result = run("sign", clip, "-o", out, "--model", "test-model-1", "--prompt", "a boat", "--seed", "7", home=home)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def signed_plain(home: Path, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Signed without a watermark: the manifest is the only evidence."""
+    out = tmp_path_factory.mktemp("plain") / "plain.mp4"
+    assert run("sign", clip, "-o", out, "--model", "test-model-1", "--no-watermark", home=home).exit_code == 0
+    return out
+
+
+def test_signed_clip_verifies_trusted_with_the_keygen_ca(signed: Path, home: Path) -> None:
+    [report] = run_json("verify", signed, "--trust-anchors", home / "ca.pem", home=home)
+    assert report["verdict"] == "ai-generated"
+    assert report["c2pa"]["present"] and report["c2pa"]["validation_state"] == "Trusted"
+    assert report["c2pa"]["ai_generated"] and report["c2pa"]["generator"] == "test-model-1"
+    assert report["error"] is None
+
+
+def test_without_trust_anchors_it_is_valid_but_untrusted(signed: Path, home: Path) -> None:
+    [report] = run_json("verify", signed, home=home)
+    assert report["c2pa"]["validation_state"] == "Valid"
+    assert "signingCredential.untrusted" in report["c2pa"]["status_codes"]
+    assert report["verdict"] == "ai-generated"
+
+
+def test_human_output_says_what_was_found(signed: Path, home: Path) -> None:
+    result = run("verify", signed, "--trust-anchors", home / "ca.pem", home=home)
+    assert result.exit_code == 0
+    assert f"{signed}: ai-generated" in result.stdout
+    assert "states AI generation by test-model-1" in result.stdout and "trusted certificate" in result.stdout
+
+
+def test_manifest_records_generation_but_only_the_prompt_digest(signed: Path, home: Path) -> None:
+    [report] = run_json("verify", signed, home=home)
+    assert report["c2pa"]["soft_binding"]["alg"] == ALGORITHM_ID
+    manifest = read_evidence(signed).manifest
+    generation = next(a["data"] for a in manifest["assertions"] if a["label"] == GENERATION_LABEL)
+    assert generation["seed"] == 7 and generation["model"] == "test-model-1"
+    assert len(generation["prompt_sha256"]) == 64 and "prompt" not in generation
+
+
+def test_include_prompt_records_the_text(home: Path, clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "with_prompt.mp4"
+    run("sign", clip, "-o", out, "--prompt", "a red kite", "--include-prompt", "--no-watermark", home=home)
+    generation = next(a["data"] for a in read_evidence(out).manifest["assertions"] if a["label"] == GENERATION_LABEL)
+    assert generation["prompt"] == "a red kite"
+
+
+def test_one_byte_flipped_in_mdat_is_tampered(signed_plain: Path, home: Path, tmp_path: Path) -> None:
+    flipped = tmp_path / "flipped.mp4"
+    _flip_byte_in_mdat(signed_plain, flipped)
+    [report] = run_json("verify", flipped, "--trust-anchors", home / "ca.pem", home=home)
+    assert report["verdict"] == "tampered"
+    assert report["c2pa"]["validation_state"] == "Invalid"
+    assert "assertion.bmffHash.mismatch" in report["c2pa"]["status_codes"]
+
+
+def test_stream_copy_remux_strips_the_manifest(signed_plain: Path, home: Path, tmp_path: Path) -> None:
+    stripped = tmp_path / "stripped.mp4"
+    media.remux(signed_plain, stripped)
+    [report] = run_json("verify", stripped, home=home)
+    assert report["verdict"] == "no-evidence"
+    assert not report["c2pa"]["present"] and not report["watermark"]["detected"]
+
+
+def test_resigning_keeps_the_first_manifest_as_parent(signed: Path, home: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.mp4"
+    assert run("sign", signed, "-o", again, "--model", "upscaler-2", "--no-watermark", home=home).exit_code == 0
+    [report] = run_json("verify", again, "--trust-anchors", home / "ca.pem", home=home)
+    assert report["c2pa"]["validation_state"] == "Trusted" and report["c2pa"]["generator"] == "upscaler-2"
+    assert report["c2pa"]["ingredients"] == [{"title": signed.name, "relationship": "parentOf"}]
+
+
+def test_image_ingredient_is_an_input(home: Path, clip: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    image = tmp_path / "still.png"
+    Image.fromarray(scene_frames(64, 48, 1)[0]).save(image)
+    out = tmp_path / "i2v.mp4"
+    assert run("sign", clip, "-o", out, "--ingredient", image, "--no-watermark", home=home).exit_code == 0
+    [report] = run_json("verify", out, home=home)
+    assert report["c2pa"]["ingredients"] == [{"title": "still.png", "relationship": "inputTo"}]
+
+
+def test_mov_is_signed_too(home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "clip.mov"
+    media.write_video(src, scene_frames(128, 96, 12), fps=12)
+    out = tmp_path / "signed.mov"
+    assert run("sign", src, "-o", out, "--no-watermark", home=home).exit_code == 0
+    [report] = run_json("verify", out, "--trust-anchors", home / "ca.pem", home=home)
+    assert report["verdict"] == "ai-generated" and report["c2pa"]["validation_state"] == "Trusted"
+
+
+def test_the_input_is_never_overwritten(home: Path, clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "input.mp4"
+    shutil.copy(clip, src)
+    before = src.read_bytes()
+    result = run("sign", src, "-o", src, home=home)
+    assert result.exit_code == 1 and "refusing to overwrite an input" in result.stderr
+    assert src.read_bytes() == before
+
+
+def test_a_failed_signing_leaves_nothing_behind(home: Path, clip: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    good = Credentials.load(home)
+
+    def unavailable_kms(data: bytes) -> bytes:
+        raise ConnectionError("KMS unavailable")
+
+    broken = Credentials.from_callback(unavailable_kms, good.chain_pem, "es256")
+    ledger_path = tmp_path / "ledger.sqlite"
+    with Stamper(home, credentials=broken, ledger=str(ledger_path)) as stamper, pytest.raises(SigningError):
+        stamper.sign_clip(clip, out_dir / "out.mp4", Generation(model="m"))
+    assert list(out_dir.iterdir()) == []
+    with Ledger.open(str(ledger_path)) as led:
+        assert led.list() == []
+
+
+def test_sign_frames_stamps_frames_from_memory(home: Path, tmp_path: Path) -> None:
+    frames = scene_frames(160, 120, 24, seed=3)
+    with Stamper(home) as stamper:
+        result = stamper.sign_frames(iter(frames), tmp_path / "gen.mp4", 24, Generation(model="gen", seed=1))
+    assert result.frames == 24 and result.watermarked
+    [report] = run_json("verify", result.path, home=home)
+    assert report["verdict"] == "ai-generated" and report["watermark"]["payload"] == result.payload
+    decoded = next(media.iter_frames(result.path))
+    assert np.abs(decoded.astype(int) - frames[0].astype(int)).mean() < 4
