@@ -1,0 +1,489 @@
+"""The ledger: every credential issued, keyed by watermark payload, in SQLite (default) or PostgreSQL.
+
+A signing is recorded in two steps so that a crash never leaves a file without its row or a row without
+its file: `begin` commits the row as "pending" before the signed file is renamed into place, `complete`
+marks it "done" after. `reconcile` (run by `Ledger.open`) settles the pending rows of processes that died:
+the row is kept when its file is there with the recorded SHA-256, deleted otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+import string
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from provenance.errors import BadInput, LedgerError
+from provenance.files import sha256_file
+from provenance.keys import default_home
+
+__all__ = ["DONE", "PENDING", "Ledger", "PostgresLedger", "Record", "SQLiteLedger"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 10
+EXPORT_BATCH_ROWS = 500
+DEFAULT_FILE = "ledger.sqlite"
+PENDING, DONE = "pending", "done"
+SHA256_HEX_CHARS = 64
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# pg_advisory_xact_lock key that serialises schema creation between hosts opening a new database at once.
+SCHEMA_LOCK_KEY = 0x70726F76
+
+TABLE = "ledger_credentials"
+META_TABLE = "ledger_meta"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One credential issued: what signing a clip produced, keyed by its watermark payload (hex)."""
+
+    payload: str
+    sha256: str
+    manifest_store: bytes = field(repr=False)
+    signer: str
+    signer_chain_pem: str = field(repr=False)
+    model: str
+    created_at: str
+    path: str
+    claim_generator: str
+    state: str = PENDING
+
+    def to_dict(self, include_manifest: bool = False) -> dict[str, Any]:
+        """JSON-safe fields; with `include_manifest`, also the chain and the manifest store (base64)."""
+        row = asdict(self)
+        row["manifest_bytes"] = len(self.manifest_store)
+        if include_manifest:
+            row["manifest_store"] = base64.b64encode(self.manifest_store).decode("ascii")
+        else:
+            del row["manifest_store"], row["signer_chain_pem"]
+        return row
+
+
+RECORD_COLUMNS = tuple(column.name for column in fields(Record))
+SELECT_RECORD = f"SELECT {', '.join(RECORD_COLUMNS)} FROM {TABLE}"
+INSERT_RECORD = (
+    f"INSERT INTO {TABLE} ({', '.join(RECORD_COLUMNS)}, owner) VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))})"
+    " ON CONFLICT (payload) DO NOTHING"
+)
+SCHEMA = (
+    f"CREATE TABLE {META_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    f"""CREATE TABLE {TABLE} (
+        seq {{serial}},
+        payload TEXT NOT NULL UNIQUE,
+        sha256 TEXT NOT NULL,
+        manifest_store {{blob}} NOT NULL,
+        signer TEXT NOT NULL,
+        signer_chain_pem TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        path TEXT NOT NULL,
+        claim_generator TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('{PENDING}', '{DONE}')),
+        owner TEXT NOT NULL)""",
+    f"CREATE INDEX {TABLE}_pending ON {TABLE} (state) WHERE state = '{PENDING}'",
+    f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
+)
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(char in string.hexdigits for char in text)
+
+
+def normalise_payload(payload: str) -> str:
+    """A payload as stored: lower-case hex."""
+    text = str(payload).strip().lower()
+    if not _is_hex(text):
+        raise BadInput(f"payload {payload!r} is not hexadecimal")
+    return text
+
+
+def _check_record(record: Record) -> None:
+    """Refuse a record the ledger could not serve back or reconcile."""
+    if not (len(record.sha256) == SHA256_HEX_CHARS and _is_hex(record.sha256)):
+        raise LedgerError(f"record {record.payload}: sha256 must be {SHA256_HEX_CHARS} hex digits")
+    if not os.path.isabs(record.path):
+        raise LedgerError(f"record {record.payload}: output path {record.path!r} must be absolute")
+    try:
+        created = dt.datetime.fromisoformat(record.created_at)
+    except ValueError:
+        raise LedgerError(f"record {record.payload}: created_at {record.created_at!r} is not ISO 8601") from None
+    if created.tzinfo is None:
+        raise LedgerError(f"record {record.payload}: created_at {record.created_at!r} has no time zone")
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a live process (tells a reused pid apart); None if it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
+    after_name = stat.rsplit(")", 1)[1].split()
+    state, start_ticks = after_name[0], after_name[19]
+    return None if state in ("Z", "X") else start_ticks
+
+
+def _owner() -> str:
+    """Who holds a pending row: host, pid and process start time of this process."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or ''}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that began a row may still finish it; rows of other hosts are left to them."""
+    host, pid, start = owner.rsplit(":", 2)
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    current = _process_start(int(pid))
+    return current is not None and (current == start or not (current and start))
+
+
+def _file_matches(path: str, sha256: str) -> bool | None:
+    """Whether `path` holds the signed file; None when it exists but cannot be read."""
+    try:
+        return sha256_file(path) == sha256
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+
+
+class Ledger:
+    """Credentials issued, keyed by watermark payload. Open with `Ledger.open(url, home)`."""
+
+    placeholder = "?"
+
+    def __init__(self, connection: Any, where: str, timeout_s: float) -> None:
+        self._connection = connection
+        self._lock = threading.RLock()
+        self.where = where
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike | None = None,
+        home: str | os.PathLike | None = None,
+        *,
+        timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> Ledger:
+        """Open (creating on first use) the ledger at `url`: a SQLite path, sqlite:///path or postgresql://...
+
+        With no url, the SQLite file `ledger.sqlite` under `home` (default: the per-user home).
+        `timeout_s` is how long to wait for another writer's lock before giving up.
+        """
+        if url is None:
+            ledger: Ledger = SQLiteLedger.connect(Path(home or default_home()) / DEFAULT_FILE, timeout_s)
+        else:
+            text = os.fspath(url)
+            scheme = urlsplit(text).scheme.lower() if "://" in text else ""
+            if scheme in POSTGRES_SCHEMES:
+                ledger = PostgresLedger.connect(text, timeout_s)
+            elif scheme in ("", "sqlite"):
+                ledger = SQLiteLedger.connect(Path(text.removeprefix("sqlite://")), timeout_s)
+            else:
+                raise LedgerError(
+                    f"unsupported ledger URL scheme {scheme!r}: use a file path, sqlite:///path or postgresql://..."
+                )
+        try:
+            ledger._ensure_schema()
+            ledger.reconcile()
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    # -- backend hooks -----------------------------------------------------------------------------------------
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        """Turn the driver's exceptions into one-line LedgerErrors."""
+        raise NotImplementedError
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction (committed on success); yields something with `execute`."""
+        raise NotImplementedError
+
+    def _tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def _schema_statements(self, existing_tables: set[str]) -> list[str]:
+        raise NotImplementedError
+
+    def _lock_schema(self, db: Any) -> None:
+        """Serialise schema creation with other processes (inside the write transaction)."""
+
+    # -- shared logic ------------------------------------------------------------------------------------------
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.placeholder)
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock, self._errors():
+            return self._connection.execute(self._sql(sql), params).fetchall()
+
+    def _write(self, sql: str, params: tuple = ()) -> int:
+        """Run one statement in its own write transaction; returns the number of rows changed."""
+        with self._transaction() as db:
+            return db.execute(self._sql(sql), params).rowcount
+
+    def _schema_version(self) -> int:
+        [(value,)] = self._rows(f"SELECT value FROM {META_TABLE} WHERE name = 'schema_version'") or [("0",)]
+        return int(value)
+
+    def _ensure_schema(self) -> None:
+        if META_TABLE not in self._tables():
+            with self._transaction() as db:
+                self._lock_schema(db)
+                tables = self._tables()
+                if META_TABLE not in tables:
+                    for statement in self._schema_statements(tables):
+                        db.execute(statement)
+        version = self._schema_version()
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger {self.where} has schema version {version}, newer than this program's ({SCHEMA_VERSION});"
+                " upgrade provenance"
+            )
+        if version < 1:
+            raise LedgerError(f"{self.where} is not a ledger database (no schema version)")
+
+    def begin(self, record: Record) -> None:
+        """Record a signing as pending, before its output file is put in place (committed on return)."""
+        record = replace(record, payload=normalise_payload(record.payload), state=PENDING)
+        _check_record(record)
+        values = (*(getattr(record, name) for name in RECORD_COLUMNS), _owner())
+        with self._transaction() as db:
+            if db.execute(self._sql(INSERT_RECORD), values).rowcount != 1:
+                raise LedgerError(f"payload {record.payload} already recorded in the ledger")
+
+    def complete(self, payload: str) -> None:
+        """Mark a pending signing done, once its output file is in place."""
+        payload = normalise_payload(payload)
+        if self._write(f"UPDATE {TABLE} SET state = ? WHERE payload = ? AND state = ?", (DONE, payload, PENDING)):
+            return
+        if not self._rows(f"SELECT 1 FROM {TABLE} WHERE payload = ? AND state = ?", (payload, DONE)):
+            raise LedgerError(f"no pending signing with payload {payload} in the ledger")
+
+    def abandon(self, payload: str) -> None:
+        """Forget a pending signing whose output was never put in place."""
+        self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (normalise_payload(payload), PENDING))
+
+    def reconcile(self) -> int:
+        """Settle pending rows left by dead processes: done if the file is there as signed, else deleted.
+
+        Returns the number of rows settled; rows of live processes and of other hosts are left alone.
+        """
+        settled = 0
+        for payload, sha256, path, owner in self._rows(
+            f"SELECT payload, sha256, path, owner FROM {TABLE} WHERE state = ?", (PENDING,)
+        ):
+            matches = _file_matches(path, sha256)
+            if matches:
+                settled += self._write(
+                    f"UPDATE {TABLE} SET state = ? WHERE payload = ? AND state = ?", (DONE, payload, PENDING)
+                )
+            elif matches is False and not _owner_alive(owner):
+                settled += self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING))
+        return settled
+
+    @staticmethod
+    def _record(row: tuple) -> Record:
+        values = dict(zip(RECORD_COLUMNS, row, strict=True))
+        values["manifest_store"] = bytes(values["manifest_store"])
+        return Record(**values)
+
+    def get(self, payload: str) -> Record | None:
+        """The credential recorded for a watermark payload (hex), or None."""
+        rows = self._rows(f"{SELECT_RECORD} WHERE payload = ? AND state = ?", (normalise_payload(payload), DONE))
+        return self._record(rows[0]) if rows else None
+
+    def list(self, limit: int = 50, offset: int = 0) -> list[Record]:
+        """Credentials, newest first."""
+        if limit < 0 or offset < 0:
+            raise BadInput("limit and offset must not be negative")
+        rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
+        return [self._record(row) for row in rows]
+
+    def __iter__(self) -> Iterator[Record]:
+        """Every credential, oldest first, read in bounded batches."""
+        last_seq = 0
+        while batch := self._rows(
+            f"SELECT seq, {', '.join(RECORD_COLUMNS)} FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (DONE, last_seq, EXPORT_BATCH_ROWS),
+        ):
+            for row in batch:
+                yield self._record(row[1:])
+            last_seq = batch[-1][0]
+
+    def export(self, fp: IO[str]) -> int:
+        """Write every credential as JSON Lines (manifest store in base64); returns how many."""
+        count = 0
+        for record in self:
+            fp.write(json.dumps(record.to_dict(include_manifest=True), sort_keys=True) + "\n")
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.where!r})"
+
+
+class SQLiteLedger(Ledger):
+    """One SQLite file in WAL mode: concurrent readers, one writer at a time, durable commits."""
+
+    @classmethod
+    def connect(cls, path: Path, timeout_s: float) -> SQLiteLedger:
+        path = path.expanduser().absolute()
+        if not path.parent.is_dir():
+            raise LedgerError(f"cannot open ledger {path}: folder {path.parent} does not exist")
+        if path.is_dir():
+            raise LedgerError(f"cannot open ledger {path}: it is a directory")
+        try:
+            connection = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot open ledger {path}: {exc}") from None
+        ledger = cls(connection, str(path), timeout_s)
+        try:
+            with ledger._errors():
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LedgerError(
+                    f"ledger {self.where} is locked by another process (gave up after {self.timeout_s:g} s)"
+                ) from None
+            raise LedgerError(f"ledger {self.where}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.where} is not a ledger database ({exc})") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+                self._connection.execute("COMMIT")
+            except BaseException:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                raise
+
+    def _tables(self) -> set[str]:
+        return {name for (name,) in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _schema_statements(self, existing_tables: set[str]) -> list[str]:
+        if existing_tables:
+            raise LedgerError(f"{self.where} is not a ledger database (it holds other tables)")
+        return [s.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB") for s in SCHEMA]
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresLedger(Ledger):
+    """A PostgreSQL database shared by several generation hosts (psycopg 3)."""
+
+    placeholder = "%s"
+
+    @classmethod
+    def connect(cls, url: str, timeout_s: float) -> PostgresLedger:
+        import psycopg
+
+        where = _redact(url)
+        try:
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to ledger {where}: {_first_line(exc)}") from None
+        ledger = cls(connection, where, timeout_s)
+        try:
+            with ledger._errors():
+                connection.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(timeout_s * 1000)}ms",))
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable:
+            raise LedgerError(
+                f"ledger {self.where} is locked by another session (gave up after {self.timeout_s:g} s)"
+            ) from None
+        except psycopg.Error as exc:
+            raise LedgerError(f"ledger {self.where}: {_first_line(exc)}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._lock, self._errors(), self._connection.transaction():
+            yield self._connection
+
+    def _tables(self) -> set[str]:
+        rows = self._rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_name IN (?, ?)", (META_TABLE, TABLE),
+        )
+        return {name for (name,) in rows}
+
+    def _lock_schema(self, db: Any) -> None:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+
+    def _schema_statements(self, existing_tables: set[str]) -> list[str]:
+        # A shared database may hold other tables; only a half-made ledger of our own is a problem.
+        if TABLE in existing_tables:
+            raise LedgerError(f"ledger {self.where} has a {TABLE} table but no schema version")
+        return [s.format(serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", blob="BYTEA") for s in SCHEMA]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
