@@ -147,6 +147,13 @@ def probe(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> ClipInfo:
         )
 
 
+def frame_times(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> list[float]:
+    """Presentation times (s) of every video frame, in order, read from the packets without decoding."""
+    with _open_video(path, limits) as (container, stream):
+        times = [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None and p.size]
+    return sorted(times)
+
+
 def _decode(
     container: av.container.InputContainer, stream: av.VideoStream, path: str | os.PathLike
 ) -> Iterator[av.VideoFrame]:
