@@ -316,7 +316,7 @@ class Ledger:
         return self._record(rows[0]) if rows else None
 
     def list(self, limit: int = 50, offset: int = 0) -> list[Record]:
-        """Credentials, newest first."""
+        """Credentials, most recently recorded first."""
         if limit < 0 or offset < 0:
             raise BadInput("limit and offset must not be negative")
         rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
