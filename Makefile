@@ -9,13 +9,21 @@ $(BIN)/provenance: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-.PHONY: setup demo test lint
+.PHONY: setup postgres demo test lint
 setup: $(BIN)/provenance
+
+# The ledger tests start a throwaway PostgreSQL server on loopback (tests/postgres.py); this provides its
+# binaries, installing the Debian package when pg_ctl is missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
 
 demo: setup
 	$(BIN)/python examples/demo.py
 
-test: setup
+test: setup postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
