@@ -1,0 +1,248 @@
+"""Named attacks on clips: what platforms and users do to video (re-encode, rescale, crop, trim, colour...).
+
+An attack is a function `Clip -> Clip`; the factories below build them from parameters, `compose`
+chains them, and `ATTACKS` names a standard grid (used by the watermark's tests and benchmark, and
+as training augmentations). Re-encoding goes through `provenance.media`, with real codecs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from provenance import media
+from provenance.errors import BadInput
+
+LUMA_WEIGHTS_RGB = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass
+class Clip:
+    """RGB frames (H, W, 3) uint8 and their frame rate."""
+
+    frames: list[np.ndarray]
+    fps: float
+
+    @classmethod
+    def read(cls, path: str | Path, max_frames: int | None = None) -> Clip:
+        """Decode a clip's RGB frames (the first `max_frames` if given)."""
+        frames = []
+        for frame in media.iter_frames(path, "rgb24"):
+            frames.append(frame)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+        return cls(frames, media.probe(path).fps or 25.0)
+
+    def write(self, path: str | Path, codec: str = "h264", crf: int = 18, preset: str = "medium") -> int:
+        return media.write_video(path, self.frames, self.fps, codec=codec, crf=crf, preset=preset)
+
+
+Attack = Callable[[Clip], Clip]
+
+
+def _per_frame(fn: Callable[[np.ndarray], np.ndarray]) -> Attack:
+    def attack(clip: Clip) -> Clip:
+        return Clip([fn(frame) for frame in clip.frames], clip.fps)
+
+    return attack
+
+
+def _to_uint8(frame: np.ndarray) -> np.ndarray:
+    return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
+
+
+def reencode(codec: str = "h264", crf: int = 23, preset: str = "veryfast") -> Attack:
+    """Encode with a real codec at a quality setting and decode again."""
+
+    def attack(clip: Clip) -> Clip:
+        suffix = ".webm" if codec == "vp9" else ".mp4"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"attack{suffix}"
+            clip.write(path, codec=codec, crf=crf, preset=preset)
+            return Clip(list(media.iter_frames(path, "rgb24")), clip.fps)
+
+    return attack
+
+
+def scale(factor: float) -> Attack:
+    """Resize by a factor (area averaging when shrinking)."""
+    if factor <= 0:
+        raise BadInput(f"scale factor must be positive, got {factor}")
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        size = (max(2, round(width * factor)), max(2, round(height * factor)))
+        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+        return cv2.resize(frame, size, interpolation=interpolation)
+
+    return _per_frame(fn)
+
+
+def scale_to_height(height_px: int) -> Attack:
+    """Resize to a given height (e.g. 360 for "360p"), keeping the aspect ratio."""
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        size = (max(2, round(width * height_px / height)), height_px)
+        interpolation = cv2.INTER_AREA if height_px < height else cv2.INTER_LINEAR
+        return cv2.resize(frame, size, interpolation=interpolation)
+
+    return _per_frame(fn)
+
+
+def crop(area_fraction: float, center_y: float = 0.5, center_x: float = 0.5) -> Attack:
+    """Keep a window with `area_fraction` of the area and the same aspect ratio, centred where asked."""
+    if not 0 < area_fraction <= 1:
+        raise BadInput(f"crop area fraction must be in (0, 1], got {area_fraction}")
+    side = float(np.sqrt(area_fraction))
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        keep_h, keep_w = round(height * side), round(width * side)
+        top = round((height - keep_h) * center_y)
+        left = round((width - keep_w) * center_x)
+        return frame[top : top + keep_h, left : left + keep_w].copy()
+
+    return _per_frame(fn)
+
+
+def crop_resize(area_fraction: float) -> Attack:
+    """Centre crop, then resize back to the original size."""
+    cut = crop(area_fraction)
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        return cv2.resize(cut(Clip([frame], 1.0)).frames[0], (width, height), interpolation=cv2.INTER_LINEAR)
+
+    return _per_frame(fn)
+
+
+def brightness(factor: float) -> Attack:
+    """Multiply every channel by `factor` (1.3 = +30%)."""
+    return _per_frame(lambda frame: _to_uint8(frame.astype(np.float32) * factor))
+
+
+def contrast(factor: float) -> Attack:
+    """Stretch each frame's values about its mean by `factor`."""
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        values = frame.astype(np.float32)
+        mean = float(values.mean())
+        return _to_uint8((values - mean) * factor + mean)
+
+    return _per_frame(fn)
+
+
+def saturation(factor: float) -> Attack:
+    """Scale colourfulness about each pixel's luma (0 = greyscale)."""
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        values = frame.astype(np.float32)
+        luma = (values @ LUMA_WEIGHTS_RGB)[:, :, None]
+        return _to_uint8(luma + (values - luma) * factor)
+
+    return _per_frame(fn)
+
+
+def blur(sigma_px: float) -> Attack:
+    """Gaussian blur with standard deviation `sigma_px` pixels."""
+    return _per_frame(lambda frame: cv2.GaussianBlur(frame, (0, 0), sigma_px))
+
+
+def noise(sigma_levels: float, seed: int = 0) -> Attack:
+    """Add independent Gaussian noise (standard deviation in 8-bit levels) to every pixel and frame."""
+
+    def attack(clip: Clip) -> Clip:
+        rng = np.random.default_rng(seed)
+        frames = [_to_uint8(f.astype(np.float32) + rng.normal(0, sigma_levels, f.shape)) for f in clip.frames]
+        return Clip(frames, clip.fps)
+
+    return attack
+
+
+def change_fps(fps: float) -> Attack:
+    """Resample to a new frame rate by keeping the frame nearest each new time."""
+
+    def attack(clip: Clip) -> Clip:
+        count = max(1, int(len(clip.frames) * fps / clip.fps))
+        picks = np.minimum((np.arange(count) * clip.fps / fps).round().astype(int), len(clip.frames) - 1)
+        return Clip([clip.frames[i] for i in picks], fps)
+
+    return attack
+
+
+def window(seconds: float, start_s: float = 0.0) -> Attack:
+    """Keep `seconds` of the clip starting at `start_s` (a trim)."""
+
+    def attack(clip: Clip) -> Clip:
+        first = int(round(start_s * clip.fps))
+        frames = clip.frames[first : first + max(1, int(round(seconds * clip.fps)))]
+        if not frames:
+            raise BadInput(f"window at {start_s} s is past the end of the clip")
+        return Clip(frames, clip.fps)
+
+    return attack
+
+
+def drop_frames(fraction: float, seed: int = 0) -> Attack:
+    """Remove a random `fraction` of the frames."""
+
+    def attack(clip: Clip) -> Clip:
+        keep = np.random.default_rng(seed).random(len(clip.frames)) >= fraction
+        keep[0] = True
+        return Clip([f for f, k in zip(clip.frames, keep, strict=True) if k], clip.fps)
+
+    return attack
+
+
+def flip() -> Attack:
+    """Mirror left to right."""
+    return _per_frame(lambda frame: frame[:, ::-1].copy())
+
+
+def compose(*attacks: Attack) -> Attack:
+    """Apply attacks in order."""
+
+    def attack(clip: Clip) -> Clip:
+        for step in attacks:
+            clip = step(clip)
+        return clip
+
+    return attack
+
+
+def identity() -> Attack:
+    """No change (the reference row of a benchmark)."""
+    return lambda clip: clip
+
+
+ATTACKS: dict[str, Attack] = {
+    "none": identity(),
+    "h264-crf23": reencode("h264", 23),
+    "h264-crf30": reencode("h264", 30),
+    "h264-crf40": reencode("h264", 40),
+    "h265-crf32": reencode("h265", 32),
+    "vp9-crf40": reencode("vp9", 40),
+    "scale-50%": scale(0.5),
+    "scale-360p": scale_to_height(360),
+    "crop-80%": crop(0.80),
+    "crop-64%": crop(0.64),
+    "crop-80%-resize": crop_resize(0.80),
+    "brightness+30%": brightness(1.3),
+    "brightness-30%": brightness(0.7),
+    "contrast-0.7": contrast(0.7),
+    "contrast-1.3": contrast(1.3),
+    "saturation-0.5": saturation(0.5),
+    "blur-1": blur(1.0),
+    "noise-5": noise(5.0),
+    "fps-15": change_fps(15.0),
+    "window-2s": window(2.0, start_s=0.5),
+    "drop-20%": drop_frames(0.2),
+    "flip": flip(),
+    "crop-80%+brightness+20%+h264-crf30": compose(crop(0.80), brightness(1.2), reencode("h264", 30)),
+}

@@ -1,0 +1,282 @@
+"""Extraction: sum frames on the grid, re-align by the sync field, test the detection field, decode the payload.
+
+The decision is a one-sided z-test whose null distribution is exact: conditional on the clip, the
+statistic is the inner product of a fixed (filtered, aligned) residual with the key's independent
+Gaussian detection noise, so z ~ N(0, 1) on any unmarked clip. The alignment is chosen with the sync
+field only, which is independent of the detection noise, so the search does not bias the test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.special import ndtr
+
+from provenance import media
+from provenance.errors import BadInput
+from provenance.watermark.embed import LUMA_WEIGHTS_RGB
+from provenance.watermark.pattern import DETECTION_ENERGY, GRID_CELLS, PAYLOAD_ENERGY, SYNC_ENERGY, WatermarkKey
+from provenance.watermark.payload import CODED_BITS, CRC_BITS, Payload, decode_payload, encode_payload
+
+FALSE_POSITIVE_RATE = 1e-6  # per clip: p-value at or below this means "detected"
+INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
+CHECK_PASS_PROBABILITY = 2.0**-CRC_BITS  # chance that an unmarked clip's decode passes the check bits
+MIN_VISIBLE_FRACTION = 0.68  # smallest crop searched, as a fraction of each side
+COARSE_SCALE_STEP = 0.012  # relative step of the uniform-scale search
+FINE_SCALE_STEPS = (-0.006, -0.003, 0.0, 0.003, 0.006)  # per-axis refinement around the coarse best
+CANDIDATES_TESTED = 3  # alignments passed to the test (Bonferroni-corrected)
+MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for runs of consecutive frames
+FIRST_CHECK_FRAMES = 24
+HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
+LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
+LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
+
+
+@dataclass
+class Detection:
+    """What extraction found: a three-state verdict, the payload (only if its check bits pass), evidence."""
+
+    state: str
+    payload: Payload | None
+    p_value: float
+    frames: int
+    per_frame: list[float] = field(default_factory=list)
+    z_detection: float = 0.0
+    z_sync: float = 0.0
+    alignment: tuple[float, float, float, float, bool] = (1.0, 1.0, 0.0, 0.0, False)
+
+    @property
+    def detected(self) -> bool:
+        return self.state == "detected"
+
+    def to_dict(self) -> dict:
+        return {
+            "detected": self.detected,
+            "state": self.state,
+            "payload": self.payload.hex if self.payload else None,
+            "p_value": self.p_value,
+            "frames": self.frames,
+        }
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    scale_y: float
+    scale_x: float
+    shift_y: float  # canvas cell of received cell 0, per axis
+    shift_x: float
+    flipped: bool
+    z_sync: float
+
+
+class _FrameSums:
+    """Frames resized to the grid, reduced to their residuals and summed, in at most MAX_GROUPS runs of consecutive frames."""
+
+    def __init__(self) -> None:
+        self.groups: list[np.ndarray] = []
+        self.group_size = 1
+        self.frames = 0
+
+    def add(self, luma: np.ndarray) -> None:
+        grid = content_residual(
+            cv2.resize(luma, (GRID_CELLS, GRID_CELLS), interpolation=cv2.INTER_AREA).astype(np.float32)
+        )
+        if self.groups and self.frames % self.group_size:
+            self.groups[-1] += grid
+        else:
+            self.groups.append(grid)
+        self.frames += 1
+        if len(self.groups) > MAX_GROUPS:
+            pairs = [self.groups[i] + self.groups[i + 1] for i in range(0, len(self.groups) - 1, 2)]
+            self.groups = pairs + ([self.groups[-1]] if len(self.groups) % 2 else [])
+            self.group_size *= 2
+
+    def total(self) -> np.ndarray:
+        return np.sum(self.groups, axis=0)
+
+
+def content_residual(grid: np.ndarray) -> np.ndarray:
+    """High-pass a frame on the grid and divide by its local level, so edges do not drown the mark."""
+    residual = grid - cv2.GaussianBlur(grid, (0, 0), HIGH_PASS_SIGMA_CELLS)
+    level = np.sqrt(cv2.blur(residual * residual, (LOCAL_LEVEL_CELLS, LOCAL_LEVEL_CELLS)))
+    return residual / (level + LOCAL_LEVEL_FLOOR)
+
+
+def _filtered(grid: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    return np.fft.irfft2(np.fft.rfft2(grid) * gain, s=grid.shape)
+
+
+def _to_canvas(residual: np.ndarray, scale_y: float, scale_x: float, shift_y: float, shift_x: float) -> np.ndarray:
+    matrix = np.array([[scale_x, 0.0, shift_x], [0.0, scale_y, shift_y]], dtype=np.float64)
+    return cv2.warpAffine(
+        residual.astype(np.float32), matrix, (GRID_CELLS, GRID_CELLS), flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+    )
+
+
+class _Analysis:
+    """Alignment search and statistics over one whitened residual grid, for one key."""
+
+    def __init__(self, key: WatermarkKey, residual: np.ndarray) -> None:
+        self.key = key
+        self.residual = residual
+        self.sync_spectrum = np.fft.rfft2(key.sync_noise) * key.gain
+
+    def _sync_scores(self, source: np.ndarray, scale_y: float, scale_x: float) -> np.ndarray:
+        """z-score of the sync field at every integer shift, for one scale (circular cross-correlation)."""
+        canvas = _to_canvas(source, scale_y, scale_x, 0.0, 0.0)
+        spectrum = np.fft.rfft2(canvas)
+        norm = np.sqrt(np.sum(np.fft.irfft2(spectrum * self.key.gain, s=canvas.shape) ** 2))
+        if norm <= 0:
+            return np.zeros_like(canvas)
+        return np.fft.irfft2(np.conj(spectrum) * self.sync_spectrum, s=canvas.shape) / norm
+
+    def _best_shift(self, scores: np.ndarray, scale_y: float, scale_x: float) -> tuple[float, float, float]:
+        """Highest score among shifts a crop could produce, refined to a fraction of a cell."""
+        limit_y = int(np.ceil(GRID_CELLS * (1 - scale_y))) + 1
+        limit_x = int(np.ceil(GRID_CELLS * (1 - scale_x))) + 1
+        rows = np.arange(-1, limit_y + 1) % GRID_CELLS
+        cols = np.arange(-1, limit_x + 1) % GRID_CELLS
+        window = scores[np.ix_(rows, cols)]
+        iy, ix = np.unravel_index(int(np.argmax(window)), window.shape)
+        peak = float(window[iy, ix])
+        return peak, rows[iy] + _subcell(scores[:, cols[ix]], rows[iy]), cols[ix] + _subcell(scores[rows[iy]], cols[ix])
+
+    def candidates(self) -> list[_Alignment]:
+        """The most likely alignments, by sync score: a coarse uniform-scale search, then per-axis refinement."""
+        found: list[_Alignment] = []
+        for flipped in (False, True):
+            source = self.residual[:, ::-1] if flipped else self.residual
+            coarse = []
+            scale = 1.0
+            while scale >= MIN_VISIBLE_FRACTION:
+                coarse.append((self._best_shift(self._sync_scores(source, scale, scale), scale, scale)[0], scale))
+                scale *= 1 - COARSE_SCALE_STEP
+            for _, best_scale in sorted(coarse, reverse=True)[:2]:
+                for step_y in FINE_SCALE_STEPS:
+                    for step_x in FINE_SCALE_STEPS:
+                        scale_y = min(best_scale * (1 + step_y), 1.0)
+                        scale_x = min(best_scale * (1 + step_x), 1.0)
+                        peak, shift_y, shift_x = self._best_shift(
+                            self._sync_scores(source, scale_y, scale_x), scale_y, scale_x
+                        )
+                        found.append(_Alignment(scale_y, scale_x, shift_y, shift_x, flipped, peak))
+        return _distinct(sorted(found, key=lambda a: -a.z_sync))[:CANDIDATES_TESTED]
+
+    def canvas(self, alignment: _Alignment, residual: np.ndarray | None = None) -> np.ndarray:
+        """A residual moved onto the embedding grid by an alignment, then band-passed."""
+        source = self.residual if residual is None else residual
+        if alignment.flipped:
+            source = source[:, ::-1]
+        moved = _to_canvas(source, alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x)
+        return _filtered(moved, self.key.gain)
+
+    def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float]:
+        """(p-value, payload or None, detection z) at one alignment."""
+        canvas = self.canvas(alignment)
+        norm = float(np.sqrt(np.sum(canvas**2)))
+        if norm <= 0:
+            return 1.0, None, 0.0
+        z_detection = float(np.sum(canvas * self.key.detection_noise)) / norm
+        cells = self.key.bit_of_cell.ravel()
+        evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
+        spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
+        payload = decode_payload(evidence / np.maximum(spread, 1e-12), self.key.check_mask)
+        p_detection = float(ndtr(-z_detection))
+        if payload is not None:
+            p_value = CHECK_PASS_PROBABILITY * p_detection
+        else:
+            p_value = CHECK_PASS_PROBABILITY + (1 - CHECK_PASS_PROBABILITY) * p_detection
+        return p_value, payload, z_detection
+
+
+def _subcell(profile: np.ndarray, index: int) -> float:
+    """Parabolic interpolation of a peak's position around an integer index (circular)."""
+    left, mid, right = profile[(index - 1) % len(profile)], profile[index], profile[(index + 1) % len(profile)]
+    curvature = left - 2 * mid + right
+    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+
+
+def _distinct(alignments: list[_Alignment]) -> list[_Alignment]:
+    kept: list[_Alignment] = []
+    for a in alignments:
+        if all(
+            a.flipped != b.flipped or abs(a.shift_y - b.shift_y) > 2 or abs(a.shift_x - b.shift_x) > 2 for b in kept
+        ):
+            kept.append(a)
+    return kept
+
+
+def _state(p_value: float) -> str:
+    if p_value <= FALSE_POSITIVE_RATE:
+        return "detected"
+    return "inconclusive" if p_value <= INCONCLUSIVE_P else "not-detected"
+
+
+def _luma(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame.astype(np.float32) @ LUMA_WEIGHTS_RGB
+    raise BadInput(f"expected a luma (H, W) or RGB (H, W, 3) frame, got shape {frame.shape}")
+
+
+def _analyse(sums: _FrameSums, key: WatermarkKey) -> Detection:
+    if sums.frames == 0:
+        raise BadInput("no frames to extract a watermark from")
+    analysis = _Analysis(key, sums.total())
+    tested = [(analysis.test(a), a) for a in analysis.candidates()]
+    (p_value, payload, z_detection), alignment = min(tested, key=lambda t: t[0][0])
+    p_value = min(1.0, p_value * len(tested))
+    expected = _expected_noise(key, payload)
+    per_frame = []
+    for group in sums.groups:
+        canvas = analysis.canvas(alignment, group)
+        norm = float(np.sqrt(np.sum(canvas**2)) * np.sqrt(np.mean(expected**2)))
+        per_frame.append(float(np.sum(canvas * expected)) / norm if norm > 0 else 0.0)
+    return Detection(
+        state=_state(p_value), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
+        z_detection=z_detection, z_sync=alignment.z_sync,
+        alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
+    )
+
+
+def _expected_noise(key: WatermarkKey, payload: Payload | None) -> np.ndarray:
+    """The noise behind the fields a marked clip is known to carry (sync, detection, and a decoded payload)."""
+    expected = np.sqrt(SYNC_ENERGY) * key.sync_noise + np.sqrt(DETECTION_ENERGY) * key.detection_noise
+    if payload is not None:
+        signs = (2.0 * encode_payload(payload, key.check_mask).astype(np.float32) - 1.0)[key.bit_of_cell]
+        expected = expected + np.sqrt(PAYLOAD_ENERGY) * key.payload_noise * signs
+    return expected
+
+
+def extract_frames(frames: Iterable[np.ndarray], key: WatermarkKey) -> Detection:
+    """Look for the watermark in frames held in memory (luma (H, W) or RGB (H, W, 3), uint8)."""
+    sums = _FrameSums()
+    for frame in frames:
+        sums.add(_luma(np.asarray(frame)))
+    return _analyse(sums, key)
+
+
+def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None = None) -> Detection:
+    """Look for the watermark in a clip, streaming its luma; stops early once the payload is read.
+
+    Evidence is checked after 24, 48, 96, ... frames; as soon as a check detects the mark and its
+    payload passes the check bits, the rest of the clip is not decoded.
+    """
+    sums = _FrameSums()
+    next_check = FIRST_CHECK_FRAMES
+    for frame in media.iter_frames(path, "gray"):
+        sums.add(frame)
+        if max_frames is not None and sums.frames >= max_frames:
+            break
+        if sums.frames == next_check:
+            early = _analyse(sums, key)
+            if early.detected and early.payload is not None:
+                return early
+            next_check *= 2
+    return _analyse(sums, key)
