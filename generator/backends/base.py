@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from provenance.errors import BadInput
+from provenance.errors import BadInput, ModelError
 
 MAX_WIDTH = 3840
 MAX_HEIGHT = 2160
@@ -16,7 +16,6 @@ MAX_SECONDS = 600.0
 MAX_FPS = 120.0
 
 Frames = Iterator[np.ndarray]
-StepProgress = Callable[[int, int], None]  # (steps done, steps in total) of a model's denoising
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ class Backend(ABC):
     model: str
     #: how many of a clip's last frames `extend` wants to see
     context_frames: int = 1
+    #: True when the model itself can make the frames between two keyframes (see `fill_between`)
+    keyframe_fill: bool = False
 
     @abstractmethod
     def text_to_video(self, prompt: str, spec: ClipSpec, seed: int) -> Frames:
@@ -64,10 +65,10 @@ class Backend(ABC):
     def extend(self, context: Sequence[np.ndarray], prompt: str, spec: ClipSpec, seed: int) -> Frames:
         """New frames that continue a clip whose last frames are `context`; the context itself is not repeated."""
 
-    def fill_between(self, first: np.ndarray, last: np.ndarray, count: int, prompt: str, seed: int
-                     ) -> list[np.ndarray] | None:
-        """`count` frames between two keyframes, or None when the model has no keyframe fill."""
-        return None
+    def fill_between(self, first: np.ndarray, last: np.ndarray, fractions: Sequence[float], prompt: str, seed: int
+                     ) -> list[np.ndarray]:
+        """Frames at `fractions` (0..1) of the way from keyframe `first` to keyframe `last`."""
+        raise ModelError(f"{self.model} cannot fill between keyframes; use optical-flow fill")
 
     def describe(self) -> dict:
         """Settings recorded in the manifest's generation parameters."""
