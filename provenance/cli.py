@@ -31,7 +31,10 @@ class CommandError(click.ClickException):
 class LazyGroup(click.Group):
     """A group whose heavy subcommands (detector, generate) are imported only when run."""
 
-    lazy: ClassVar[dict[str, str]] = {"detector": "detector.cli:detector", "generate": "generator.cli:generate"}
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "detector": ("detector.cli:detector", "Train, evaluate and run the AI-video detector."),
+        "generate": ("generator.cli:generate", "Generate a clip that leaves stamped (text, image, extend, fill)."),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -46,9 +49,16 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attr = self.lazy[name].split(":")
+            module, attr = self.lazy[name][0].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands without importing the lazy ones (keeps --help fast)."""
+        rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]
+        rows += [(name, short_help) for name, (_, short_help) in self.lazy.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
 
 
 home_option = click.option(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from provenance import media
+from provenance import __version__, media
 from provenance.errors import BadInput, UnsupportedFormat
 from provenance.files import check_output, sha256_file
 from provenance.keys import Credentials, default_home, read_watermark_secret
@@ -187,15 +187,14 @@ class Stamper:
 
         created_at = now_iso()
         soft_binding = (ALGORITHM_ID, bytes.fromhex(payload.hex)) if self.watermark else None
-        has_parent = any(i.relationship == "parentOf" for i in ingredients)
-        manifest = build_manifest(dst.name, generation, created_at, soft_binding, has_parent)
+        manifest = build_manifest(dst.name, generation, created_at, soft_binding, ingredients)
         signed = work / f"signed{dst.suffix}"
         store = sign_file(unsigned, signed, manifest, self._signer, ingredients)
         digest = sha256_file(signed)
         self.ledger.begin(Record(
             payload=payload.hex, sha256=digest, manifest_store=store, signer=self._signer_name,
             signer_chain_pem=self.credentials.chain_pem.decode(), model=generation.model, created_at=created_at,
-            path=str(dst.resolve()), claim_generator=manifest["claim_generator_info"][0]["name"], state="pending",
+            path=str(dst.resolve()), claim_generator=f"provenance {__version__}", state="pending",
         ))
         try:
             os.replace(signed, dst)
