@@ -180,8 +180,8 @@ def window(seconds: float, start_s: float = 0.0) -> Attack:
     """Keep `seconds` of the clip starting at `start_s` (a trim)."""
 
     def attack(clip: Clip) -> Clip:
-        first = int(round(start_s * clip.fps))
-        frames = clip.frames[first : first + max(1, int(round(seconds * clip.fps)))]
+        first = round(start_s * clip.fps)
+        frames = clip.frames[first : first + max(1, round(seconds * clip.fps))]
         if not frames:
             raise BadInput(f"window at {start_s} s is past the end of the clip")
         return Clip(frames, clip.fps)

@@ -19,7 +19,14 @@ from scipy.special import ndtr
 from provenance import media
 from provenance.errors import BadInput
 from provenance.watermark.embed import LUMA_WEIGHTS_RGB
-from provenance.watermark.pattern import DETECTION_ENERGY, GRID_CELLS, PAYLOAD_ENERGY, SYNC_ENERGY, WatermarkKey
+from provenance.watermark.pattern import (
+    DETECTION_ENERGY,
+    GRID_CELLS,
+    PAYLOAD_ENERGY,
+    SYNC_ENERGY,
+    WatermarkKey,
+    band_filter,
+)
 from provenance.watermark.payload import CODED_BITS, CRC_BITS, Payload, decode_payload, encode_payload
 
 FALSE_POSITIVE_RATE = 1e-6  # per clip: p-value at or below this means "detected"
@@ -27,13 +34,14 @@ INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
 CHECK_PASS_PROBABILITY = 2.0**-CRC_BITS  # chance that an unmarked clip's decode passes the check bits
 MIN_VISIBLE_FRACTION = 0.68  # smallest crop searched, as a fraction of each side
 COARSE_SCALE_STEP = 0.012  # relative step of the uniform-scale search
-FINE_SCALE_STEPS = (-0.006, -0.003, 0.0, 0.003, 0.006)  # per-axis refinement around the coarse best
-CANDIDATES_TESTED = 3  # alignments passed to the test (Bonferroni-corrected)
+FINE_SCALE_STEPS = (-0.004, 0.0, 0.004)  # per-axis refinement around the coarse best
+COARSE_CELLS = GRID_CELLS // 2  # the uniform-scale search runs at half resolution
+COARSE_KEPT = 2  # coarse (scale, flip) candidates refined at full resolution
 MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for runs of consecutive frames
-FIRST_CHECK_FRAMES = 24
+FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
-LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
+LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound
 
 
 @dataclass
@@ -74,7 +82,7 @@ class _Alignment:
 
 
 class _FrameSums:
-    """Frames resized to the grid, reduced to their residuals and summed, in at most MAX_GROUPS runs of consecutive frames."""
+    """Frame residuals on the grid, summed in at most MAX_GROUPS runs of consecutive frames."""
 
     def __init__(self) -> None:
         self.groups: list[np.ndarray] = []
@@ -125,6 +133,9 @@ class _Analysis:
         self.key = key
         self.residual = residual
         self.sync_spectrum = np.fft.rfft2(key.sync_noise) * key.gain
+        coarse_field = cv2.resize(key.sync_field, (COARSE_CELLS, COARSE_CELLS), interpolation=cv2.INTER_AREA)
+        self.coarse_gain = band_filter(COARSE_CELLS)
+        self.coarse_sync = np.fft.rfft2(coarse_field)
 
     def _sync_scores(self, source: np.ndarray, scale_y: float, scale_x: float) -> np.ndarray:
         """z-score of the sync field at every integer shift, for one scale (circular cross-correlation)."""
@@ -146,26 +157,37 @@ class _Analysis:
         peak = float(window[iy, ix])
         return peak, rows[iy] + _subcell(scores[:, cols[ix]], rows[iy]), cols[ix] + _subcell(scores[rows[iy]], cols[ix])
 
-    def candidates(self) -> list[_Alignment]:
-        """The most likely alignments, by sync score: a coarse uniform-scale search, then per-axis refinement."""
-        found: list[_Alignment] = []
-        for flipped in (False, True):
-            source = self.residual[:, ::-1] if flipped else self.residual
-            coarse = []
-            scale = 1.0
-            while scale >= MIN_VISIBLE_FRACTION:
-                coarse.append((self._best_shift(self._sync_scores(source, scale, scale), scale, scale)[0], scale))
-                scale *= 1 - COARSE_SCALE_STEP
-            for _, best_scale in sorted(coarse, reverse=True)[:2]:
-                for step_y in FINE_SCALE_STEPS:
-                    for step_x in FINE_SCALE_STEPS:
-                        scale_y = min(best_scale * (1 + step_y), 1.0)
-                        scale_x = min(best_scale * (1 + step_x), 1.0)
-                        peak, shift_y, shift_x = self._best_shift(
-                            self._sync_scores(source, scale_y, scale_x), scale_y, scale_x
-                        )
-                        found.append(_Alignment(scale_y, scale_x, shift_y, shift_x, flipped, peak))
-        return _distinct(sorted(found, key=lambda a: -a.z_sync))[:CANDIDATES_TESTED]
+    def _coarse_score(self, source: np.ndarray, scale: float) -> float:
+        """Normalised sync correlation at the best shift for one uniform scale, on a half-resolution grid."""
+        canvas = cv2.resize(_to_canvas(source, scale, scale, 0.0, 0.0), (COARSE_CELLS, COARSE_CELLS),
+                            interpolation=cv2.INTER_AREA)
+        spectrum = np.fft.rfft2(canvas) * self.coarse_gain
+        norm = float(np.sqrt(np.sum(np.abs(spectrum) ** 2)))
+        if norm <= 0:
+            return 0.0
+        scores = np.fft.irfft2(np.conj(spectrum) * self.coarse_sync, s=canvas.shape) / norm
+        limit = int(np.ceil(COARSE_CELLS * (1 - scale))) + 1
+        reach = np.arange(-1, limit + 1) % COARSE_CELLS
+        return float(scores[np.ix_(reach, reach)].max())
+
+    def best_alignment(self) -> _Alignment:
+        """The alignment that best explains the sync field: uniform-scale search, then per-axis refinement."""
+        sources = {False: self.residual, True: self.residual[:, ::-1]}
+        coarse = [
+            (self._coarse_score(sources[flipped], scale), scale, flipped)
+            for flipped in (False, True)
+            for scale in _coarse_scales()
+        ]
+        found = []
+        for _, scale, flipped in sorted(coarse, reverse=True)[:COARSE_KEPT]:
+            for step_y in FINE_SCALE_STEPS:
+                for step_x in FINE_SCALE_STEPS:
+                    scale_y, scale_x = min(scale * (1 + step_y), 1.0), min(scale * (1 + step_x), 1.0)
+                    peak, shift_y, shift_x = self._best_shift(
+                        self._sync_scores(sources[flipped], scale_y, scale_x), scale_y, scale_x
+                    )
+                    found.append(_Alignment(scale_y, scale_x, shift_y, shift_x, flipped, peak))
+        return max(found, key=lambda a: a.z_sync)
 
     def canvas(self, alignment: _Alignment, residual: np.ndarray | None = None) -> np.ndarray:
         """A residual moved onto the embedding grid by an alignment, then band-passed."""
@@ -201,14 +223,9 @@ def _subcell(profile: np.ndarray, index: int) -> float:
     return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
 
 
-def _distinct(alignments: list[_Alignment]) -> list[_Alignment]:
-    kept: list[_Alignment] = []
-    for a in alignments:
-        if all(
-            a.flipped != b.flipped or abs(a.shift_y - b.shift_y) > 2 or abs(a.shift_x - b.shift_x) > 2 for b in kept
-        ):
-            kept.append(a)
-    return kept
+def _coarse_scales() -> list[float]:
+    count = int(np.log(MIN_VISIBLE_FRACTION) / np.log(1 - COARSE_SCALE_STEP)) + 1
+    return [(1 - COARSE_SCALE_STEP) ** i for i in range(count)]
 
 
 def _state(p_value: float) -> str:
@@ -229,9 +246,8 @@ def _analyse(sums: _FrameSums, key: WatermarkKey) -> Detection:
     if sums.frames == 0:
         raise BadInput("no frames to extract a watermark from")
     analysis = _Analysis(key, sums.total())
-    tested = [(analysis.test(a), a) for a in analysis.candidates()]
-    (p_value, payload, z_detection), alignment = min(tested, key=lambda t: t[0][0])
-    p_value = min(1.0, p_value * len(tested))
+    alignment = analysis.best_alignment()
+    p_value, payload, z_detection = analysis.test(alignment)
     expected = _expected_noise(key, payload)
     per_frame = []
     for group in sums.groups:
