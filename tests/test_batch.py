@@ -1,0 +1,62 @@
+"""Batch verification for moderation: folders, worker processes, one JSON line per clip, failures isolated."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import run
+
+from conftest import scene_frames
+from provenance import media
+from provenance.signing import Generation, Stamper
+from provenance.verify import verify_many
+
+
+@pytest.fixture(scope="module")
+def inbox(home: Path, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two stamped clips, two unmarked ones, one corrupt file and a non-video, in nested folders."""
+    folder = tmp_path_factory.mktemp("inbox")
+    (folder / "nested").mkdir()
+    with Stamper(home) as stamper:
+        for name in ("a.mp4", "nested/b.mp4"):
+            stamper.sign_frames(scene_frames(192, 144, 12, seed=len(name)), folder / name, 12, Generation(model="m"))
+    shutil.copy(clip, folder / "c.mp4")
+    media.write_video(folder / "nested" / "d.mov", scene_frames(160, 120, 12, seed=9), fps=12)
+    (folder / "e.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
+    (folder / "readme.txt").write_text("not a clip")
+    return folder
+
+
+EXPECTED = {"a.mp4": "ai-generated", "b.mp4": "ai-generated", "c.mp4": "no-evidence", "d.mov": "no-evidence",
+            "e.mp4": "error"}
+
+
+def test_folder_with_two_workers_gives_one_line_per_clip(inbox: Path, home: Path) -> None:
+    result = run("verify", inbox, "--workers", "2", "--json", home=home)
+    assert result.exit_code == 1  # one clip could not be read; the others were all examined
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {Path(r["path"]).name: r["verdict"] for r in reports} == EXPECTED
+    assert result.stderr.count("error: ") == 1
+
+
+def test_python_api_over_any_iterable(inbox: Path, home: Path) -> None:
+    paths = (p for p in sorted(inbox.rglob("*")) if p.suffix in (".mp4", ".mov"))
+    reports = list(verify_many(paths, workers=2, home=home))
+    assert {Path(r.path).name: r.verdict for r in reports} == EXPECTED
+    assert all(r.to_dict()["evidence"] for r in reports)
+
+
+def test_moderation_example_labels_a_folder(inbox: Path, home: Path, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    script = Path(__file__).resolve().parents[1] / "examples" / "moderation_pipeline.py"
+    done = subprocess.run([sys.executable, script, inbox, labels, "--home", home, "--workers", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in labels.read_text().splitlines()]
+    assert {Path(r["path"]).name: r["verdict"] for r in rows} == EXPECTED
+    assert {r["action"] for r in rows if r["verdict"] == "ai-generated"} == {"label as AI-generated"}
