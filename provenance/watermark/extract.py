@@ -110,7 +110,7 @@ class _FrameSums:
 def content_residual(grid: np.ndarray) -> np.ndarray:
     """High-pass a frame on the grid and divide by its local level, so edges do not drown the mark."""
     residual = grid - cv2.GaussianBlur(grid, (0, 0), HIGH_PASS_SIGMA_CELLS)
-    level = np.sqrt(cv2.blur(residual * residual, (LOCAL_LEVEL_CELLS, LOCAL_LEVEL_CELLS)))
+    level = np.sqrt(np.maximum(cv2.blur(residual * residual, (LOCAL_LEVEL_CELLS, LOCAL_LEVEL_CELLS)), 0.0))
     return residual / (level + LOCAL_LEVEL_FLOOR)
 
 

@@ -1,0 +1,189 @@
+"""Watermark behaviour through the public API: invisible, read back after real re-encodes, crops and
+rescales, keyed, and never claimed on unmarked clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import SHARED_DATA
+from provenance import media
+from provenance.attacks import Clip, compose, crop, flip, reencode, scale, window
+from provenance.errors import BadInput, KeyMissing
+from provenance.keys import read_watermark_secret
+from provenance.watermark import (
+    ALGORITHM_ID,
+    FALSE_POSITIVE_RATE,
+    Detection,
+    Embedder,
+    Payload,
+    WatermarkKey,
+    extract,
+    extract_frames,
+    watermark_clip,
+)
+
+REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
+UNMARKED_CLIPS = sorted((SHARED_DATA / "clips/real").rglob("*.mp4"))[::6]
+SIZE_240P = (426, 240)
+SIZE_480P = (854, 480)
+FRAMES = 30
+MIN_PSNR_DB = 44.0
+
+
+def _resized(frames: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+
+
+@pytest.fixture(scope="session")
+def key(home: Path) -> WatermarkKey:
+    return WatermarkKey(read_watermark_secret(home))
+
+
+@pytest.fixture(scope="session")
+def payload() -> Payload:
+    return Payload.from_hex("0123456789abcdef")
+
+
+@pytest.fixture(scope="session")
+def camera_frames() -> list[np.ndarray]:
+    """Real footage (RGB), 30 frames at 480p."""
+    return _resized(Clip.read(REAL_CLIP, FRAMES).frames, SIZE_480P)
+
+
+@pytest.fixture(scope="session")
+def marked(camera_frames: list[np.ndarray], key: WatermarkKey, payload: Payload) -> Clip:
+    embedder = Embedder(key, payload)
+    return Clip([embedder.embed_rgb(f, i) for i, f in enumerate(camera_frames)], 30.0)
+
+
+@pytest.fixture(scope="session")
+def marked_240p_file(tmp_path_factory: pytest.TempPathFactory, camera_frames, key, payload) -> Path:
+    """A 240p clip watermarked by the streaming path (decode, embed, encode)."""
+    folder = tmp_path_factory.mktemp("watermark")
+    source = folder / "source.mp4"
+    media.write_video(source, _resized(camera_frames, SIZE_240P), fps=30)
+    target = folder / "marked.mp4"
+    assert watermark_clip(source, target, key, payload) == FRAMES
+    return target
+
+
+def _psnr_db(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def test_algorithm_id_names_the_version() -> None:
+    assert ALGORITHM_ID == "io.provenance.watermark.v1"
+
+
+def test_mark_is_invisible(camera_frames: list[np.ndarray], marked: Clip) -> None:
+    assert min(_psnr_db(a, b) for a, b in zip(camera_frames, marked.frames, strict=True)) >= MIN_PSNR_DB
+
+
+def test_pixel_formats_carry_the_same_luma_change(camera_frames: list[np.ndarray], key, payload) -> None:
+    embedder = Embedder(key, payload)
+    rgb = camera_frames[0][:240, :320]
+    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    marked_yuv = embedder.embed_yuv420p(yuv, 0)
+    assert np.array_equal(marked_yuv[240:], yuv[240:]), "chroma must not change"
+    assert np.array_equal(marked_yuv[:240], embedder.embed_luma(yuv[:240], 0))
+    change = marked_yuv[:240].astype(int) - yuv[:240]
+    assert 0.5 < np.sqrt(np.mean(change**2)) < 3.0
+
+
+def test_streamed_clip_reads_back_with_its_payload(marked_240p_file: Path, key, payload) -> None:
+    detection = extract(marked_240p_file, key)
+    assert detection.state == "detected" and detection.detected
+    assert detection.payload == payload
+    assert detection.p_value <= FALSE_POSITIVE_RATE
+    assert detection.to_dict() == {
+        "detected": True, "state": "detected", "payload": payload.hex, "p_value": detection.p_value,
+        "frames": detection.frames,
+    }
+    assert 0 < detection.frames <= FRAMES
+    assert len(detection.per_frame) == detection.frames and np.mean(detection.per_frame) > 1
+
+
+def test_extract_respects_max_frames(marked_240p_file: Path, key) -> None:
+    assert extract(marked_240p_file, key, max_frames=5).frames == 5
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        reencode("h264", 30),
+        reencode("h265", 32),
+        compose(scale(0.5), reencode("h264", 23)),
+        compose(crop(0.64), reencode("h264", 23)),
+        compose(crop(0.80, center_y=0.2, center_x=0.9), scale(0.75)),
+        flip(),
+        window(0.4, start_s=0.5),
+    ],
+    ids=["h264-crf30", "h265-crf32", "half-size", "crop-64%", "off-centre-crop-rescale", "flip", "window"],
+)
+def test_payload_survives(marked: Clip, key, payload, attack) -> None:
+    detection = extract_frames(attack(marked).frames, key)
+    assert detection.detected and detection.payload == payload
+
+
+def test_crop_is_found_by_alignment(marked: Clip, key) -> None:
+    detection = extract_frames(crop(0.64)(marked).frames, key)
+    scale_y, scale_x, shift_y, shift_x, flipped = detection.alignment
+    assert abs(scale_y - 0.8) < 0.01 and abs(scale_x - 0.8) < 0.01
+    assert abs(shift_y - 25.6) < 1.0 and abs(shift_x - 25.6) < 1.0 and not flipped
+
+
+def test_other_key_finds_nothing(marked: Clip) -> None:
+    detection = extract_frames(marked.frames, WatermarkKey(b"another secret, thirty-two bytes"))
+    assert detection.state == "not-detected" and detection.payload is None
+
+
+def test_unmarked_camera_clips_are_never_detected(key: WatermarkKey) -> None:
+    for path in UNMARKED_CLIPS:
+        detection = extract(path, key, max_frames=FRAMES)
+        assert not detection.detected and detection.payload is None, path
+
+
+def test_unmarked_p_values_are_uniform(key: WatermarkKey) -> None:
+    rng = np.random.default_rng(11)
+    p_values = []
+    for _ in range(200):
+        noise = rng.normal(0, 1, (120, 160)).astype(np.float32)
+        frame = np.clip(128 + 40 * cv2.GaussianBlur(noise, (0, 0), float(rng.uniform(0.5, 3))), 0, 255)
+        p_values.append(extract_frames([frame.astype(np.uint8)], key).p_value)
+    assert stats.kstest(p_values, "uniform").pvalue > 1e-3
+    assert min(p_values) > FALSE_POSITIVE_RATE
+
+
+def test_flat_frames_are_not_evidence(key: WatermarkKey) -> None:
+    detection = extract_frames([np.full((240, 320), 16, np.uint8)] * 4, key)
+    assert detection.state == "not-detected" and detection.payload is None
+
+
+def test_bad_inputs_are_refused(key: WatermarkKey, payload: Payload, tmp_path: Path) -> None:
+    embedder = Embedder(key, payload)
+    with pytest.raises(BadInput):
+        embedder.embed_luma(np.zeros((64, 64), np.float32), 0)
+    with pytest.raises(BadInput):
+        embedder.embed_rgb(np.zeros((64, 64), np.uint8), 0)
+    with pytest.raises(BadInput):
+        extract_frames([], key)
+    with pytest.raises(BadInput):
+        Embedder(key, payload, strength=0)
+    with pytest.raises(KeyMissing):
+        WatermarkKey(b"short")
+    source = tmp_path / "in.mp4"
+    media.write_video(source, [np.zeros((64, 64, 3), np.uint8)] * 2, fps=10)
+    with pytest.raises(BadInput):
+        watermark_clip(source, source, key, payload)
+    assert "secret" not in repr(key) and key.secret.hex() not in repr(key)
+
+
+def test_detection_is_a_plain_record() -> None:
+    detection = Detection(state="not-detected", payload=None, p_value=0.5, frames=3)
+    assert not detection.detected
+    assert detection.to_dict()["payload"] is None
