@@ -52,7 +52,7 @@ def main() -> None:
         stale.unlink(missing_ok=True)
 
     provenance("keygen", "--home", home, "--force", "--org", "Demo Studio")
-    provenance("generate", PROMPT, "-o", generated, "--seconds", "3", "--size", "640x360", "--seed", "7",
+    provenance("generate", PROMPT, "-o", generated, "--seconds", "3", "--size", "1280x720", "--seed", "7",
                "--home", home)
     provenance("verify", generated, "--trust-anchors", home / "ca.pem", "--home", home)
 
