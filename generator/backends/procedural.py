@@ -237,10 +237,11 @@ class StillAnimator:
         if scene.has("snow"):
             self.overlays.append(Snow(width, height, rng))
 
-    def frames(self) -> Frames:
-        count = self.spec.frame_count
+    def frames(self, skip_first: bool = False) -> Frames:
+        """The animation; `skip_first` leaves out frame 0 (the still itself) and makes one more at the end."""
+        count = self.spec.frame_count + skip_first
         width, height = self.spec.width, self.spec.height
-        for index in range(count):
+        for index in range(int(skip_first), count):
             progress = _progress(index, count) if count > 1 else 0.0
             zoom = 1.0
             if self.camera == "zoom_in":
@@ -297,9 +298,7 @@ class ProceduralBackend(Backend):
             if abs(motion) > 0.25:
                 scene, pan = Scene(scene.time_of_day, scene.elements, "pan_right"), motion
         animator = StillAnimator(context[-1], scene, spec, seed, pan_px_per_frame=pan)
-        frames = animator.frames()
-        next(frames)  # the first animated frame repeats the context's last frame
-        return frames
+        return animator.frames(skip_first=True)  # the still is the clip's last frame, already there
 
     def describe(self) -> dict:
         return {"backend": "procedural"}
