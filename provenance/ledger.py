@@ -13,10 +13,12 @@ import contextlib
 import datetime as dt
 import json
 import os
+import random
 import socket
 import sqlite3
 import string
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +33,7 @@ __all__ = ["DONE", "PENDING", "Ledger", "PostgresLedger", "Record", "SQLiteLedge
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 5.0
+MAX_LOCK_POLL_S = 0.002
 CONNECT_TIMEOUT_S = 10
 EXPORT_BATCH_ROWS = 500
 DEFAULT_FILE = "ledger.sqlite"
@@ -235,9 +238,13 @@ class Ledger:
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
+    def _execute(self, sql: str, params: tuple = ()) -> Any:
+        """Run one statement on the connection; returns its cursor."""
+        return self._connection.execute(self._sql(sql), params)
+
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock, self._errors():
-            return self._connection.execute(self._sql(sql), params).fetchall()
+            return self._execute(sql, params).fetchall()
 
     def _write(self, sql: str, params: tuple = ()) -> int:
         """Run one statement in its own write transaction; returns the number of rows changed."""
@@ -370,14 +377,15 @@ class SQLiteLedger(Ledger):
         if path.is_dir():
             raise LedgerError(f"cannot open ledger {path}: it is a directory")
         try:
-            connection = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+            # No busy handler of SQLite's own: `_execute` waits for locks itself, see there.
+            connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open ledger {path}: {exc}") from None
         ledger = cls(connection, str(path), timeout_s)
         try:
             with ledger._errors():
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = FULL")
+                ledger._execute("PRAGMA journal_mode = WAL")
+                ledger._execute("PRAGMA synchronous = FULL")
         except BaseException:
             ledger.close()
             raise
@@ -388,7 +396,7 @@ class SQLiteLedger(Ledger):
         try:
             yield
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_busy(exc):
                 raise LedgerError(
                     f"ledger {self.where} is locked by another process (gave up after {self.timeout_s:g} s)"
                 ) from None
@@ -400,7 +408,7 @@ class SQLiteLedger(Ledger):
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._errors():
             # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
-            self._connection.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
                 self._connection.execute("COMMIT")
@@ -409,6 +417,18 @@ class SQLiteLedger(Ledger):
                     self._connection.execute("ROLLBACK")
                 raise
 
+    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        # SQLite's busy handler backs off to 100 ms sleeps, so a writer waiting behind busy writers can starve
+        # for seconds; polling every millisecond or two, with jitter, gives every waiter its turn.
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                return self._connection.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(0, MAX_LOCK_POLL_S))
+
     def _tables(self) -> set[str]:
         return {name for (name,) in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
@@ -416,6 +436,10 @@ class SQLiteLedger(Ledger):
         if existing_tables:
             raise LedgerError(f"{self.where} is not a ledger database (it holds other tables)")
         return [s.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB") for s in SCHEMA]
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _redact(url: str) -> str:

@@ -8,8 +8,10 @@ import hashlib
 import io
 import json
 import multiprocessing
+import multiprocessing.pool
 import os
 import random
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,7 +31,8 @@ from provenance.signing import Generation, Stamper
 WRITERS = 8
 RECORDS_PER_WRITER = 50
 CONTESTED_PAYLOADS = 10
-KILL_ROUNDS = 6
+KILL_ROUNDS = 5
+SIGNINGS_PER_WRITER = 10
 MAX_KILL_DELAY_S = 0.4
 LOCK_TIMEOUT_S = 0.5
 SPAWN = multiprocessing.get_context("spawn")
@@ -48,6 +51,13 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "ledger.sqlite")
     return fresh_schema_url(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[multiprocessing.pool.Pool]:
+    """WRITERS spawned processes, started once for the concurrency tests."""
+    with SPAWN.Pool(WRITERS) as pool:
+        yield pool
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +158,22 @@ def sign_clips(home: Path, url: str, src: Path, out_dir: Path, prefix: str, coun
         ]
 
 
+def sign_and_die(home: Path, url: str, src: Path, dst: Path, when: str) -> None:
+    """Really sign `src` into `dst`, SIGKILLing this process just `when` ("before"/"after") the output's rename."""
+    real_replace = os.replace
+
+    def replace_then_die(source: str | os.PathLike, target: str | os.PathLike) -> None:
+        if Path(target) != dst:
+            return real_replace(source, target)
+        if when == "after":
+            real_replace(source, target)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    os.replace = replace_then_die
+    with Stamper(home, ledger=url) as stamper:
+        stamper.sign_clip(src, dst, Generation(model="m"))
+
+
 # -- records -------------------------------------------------------------------------------------------------------
 
 
@@ -243,9 +269,8 @@ def test_reconcile_settles_the_pending_rows_of_a_dead_process(ledger_url: str, t
         assert [r.payload for r in ledger.list()] == [renamed.payload, in_flight.payload]
 
 
-def test_concurrent_writers_lose_no_row_and_duplicate_no_payload(ledger_url: str, tmp_path: Path) -> None:
-    with SPAWN.Pool(WRITERS) as pool:
-        won = pool.starmap(write_records, [(ledger_url, tmp_path, writer) for writer in range(WRITERS)])
+def test_concurrent_writers_lose_no_row_and_duplicate_no_payload(ledger_url: str, workers, tmp_path: Path) -> None:
+    won = workers.starmap(write_records, [(ledger_url, tmp_path, writer) for writer in range(WRITERS)])
     assert sum(won) == CONTESTED_PAYLOADS
     with Ledger.open(ledger_url) as ledger:
         payloads = [record.payload for record in ledger.list(limit=10 * WRITERS * RECORDS_PER_WRITER)]
@@ -253,14 +278,12 @@ def test_concurrent_writers_lose_no_row_and_duplicate_no_payload(ledger_url: str
     assert count_rows(ledger_url, "pending") == 0
 
 
-def test_concurrent_real_signings_all_land_in_one_ledger(ledger_url: str, home: Path, tiny_clip: Path,
+def test_concurrent_real_signings_all_land_in_one_ledger(ledger_url: str, workers, home: Path, tiny_clip: Path,
                                                          tmp_path: Path) -> None:
-    signings = 4 if ledger_url.startswith("postgresql://") else 12
-    with SPAWN.Pool(WRITERS) as pool:
-        payloads = pool.starmap(sign_clips, [(home, ledger_url, tiny_clip, tmp_path, f"w{writer}-", signings)
-                                             for writer in range(WRITERS)])
+    payloads = workers.starmap(sign_clips, [(home, ledger_url, tiny_clip, tmp_path, f"w{writer}-", SIGNINGS_PER_WRITER)
+                                            for writer in range(WRITERS)])
     flat = [payload for batch in payloads for payload in batch]
-    assert len(set(flat)) == WRITERS * signings
+    assert len(set(flat)) == WRITERS * SIGNINGS_PER_WRITER
     with Ledger.open(ledger_url) as ledger:
         for payload in flat:
             record = ledger.get(payload)
@@ -288,6 +311,25 @@ def test_a_signing_killed_anywhere_leaves_file_and_row_or_neither(ledger_url: st
         assert recorded == on_disk, f"round {round_index}"
         assert count_rows(ledger_url, "pending") == 0
     assert recorded, "no signing finished before the kills"
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_signing_killed_around_the_rename_leaves_file_and_row_or_neither(
+        ledger_url: str, home: Path, tiny_clip: Path, tmp_path: Path, when: str) -> None:
+    dst = tmp_path / "clip.mp4"
+    child = SPAWN.Process(target=sign_and_die, args=(home, ledger_url, tiny_clip, dst, when))
+    child.start()
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
+    assert count_rows(ledger_url, "pending") == 1
+    with Ledger.open(ledger_url) as ledger:
+        records = list(ledger)
+    assert count_rows(ledger_url, "pending") == 0
+    if when == "before":
+        assert not dst.exists() and records == []
+    else:
+        [record] = records
+        assert record.path == str(dst) and hashlib.sha256(dst.read_bytes()).hexdigest() == record.sha256
 
 
 def test_a_locked_ledger_gives_a_clear_error(ledger_url: str, tmp_path: Path) -> None:
