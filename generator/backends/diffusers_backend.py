@@ -76,7 +76,7 @@ class DiffusersBackend(Backend):
         self.dtype = dtype
         try:
             self.pipe = LTXConditionPipeline.from_pretrained(model_dir, local_files_only=True,
-                                                             torch_dtype=getattr(torch, dtype))
+                                                             dtype=getattr(torch, dtype))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{model_dir}: cannot load the model ({first_line})") from None
