@@ -126,14 +126,22 @@ def _check_record(record: Record) -> None:
 
 
 def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a live process (tells a reused pid apart); None if it is gone or a zombie."""
+    """A live process's start time, which tells a reused pid apart.
+
+    None if there is no such live process; "" if it is alive but this system cannot tell when it started.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) would terminate it elsewhere
+        return ""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return None
+    except PermissionError:
+        pass
+    try:
+        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return ""
-    after_name = stat.rsplit(")", 1)[1].split()
     state, start_ticks = after_name[0], after_name[19]
     return None if state in ("Z", "X") else start_ticks
 
@@ -149,14 +157,10 @@ def _owner_alive(owner: str) -> bool:
     host, pid, start = owner.rsplit(":", 2)
     if host != socket.gethostname():
         return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
     current = _process_start(int(pid))
-    return current is not None and (current == start or not (current and start))
+    if current is None:
+        return False
+    return current == start or "" in (current, start)  # an unknown start time: assume the same process
 
 
 def _file_matches(path: str, sha256: str) -> bool | None:
@@ -220,8 +224,8 @@ class Ledger:
         """Turn the driver's exceptions into one-line LedgerErrors."""
         raise NotImplementedError
 
-    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
-        """A write transaction (committed on success); yields something with `execute`."""
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A write transaction around the `_execute` calls in its block, committed if the block succeeds."""
         raise NotImplementedError
 
     def _tables(self) -> set[str]:
@@ -230,7 +234,7 @@ class Ledger:
     def _schema_statements(self, existing_tables: set[str]) -> list[str]:
         raise NotImplementedError
 
-    def _lock_schema(self, db: Any) -> None:
+    def _lock_schema(self) -> None:
         """Serialise schema creation with other processes (inside the write transaction)."""
 
     # -- shared logic ------------------------------------------------------------------------------------------
@@ -248,8 +252,8 @@ class Ledger:
 
     def _write(self, sql: str, params: tuple = ()) -> int:
         """Run one statement in its own write transaction; returns the number of rows changed."""
-        with self._transaction() as db:
-            return db.execute(self._sql(sql), params).rowcount
+        with self._transaction():
+            return self._execute(sql, params).rowcount
 
     def _schema_version(self) -> int:
         [(value,)] = self._rows(f"SELECT value FROM {META_TABLE} WHERE name = 'schema_version'") or [("0",)]
@@ -257,12 +261,12 @@ class Ledger:
 
     def _ensure_schema(self) -> None:
         if META_TABLE not in self._tables():
-            with self._transaction() as db:
-                self._lock_schema(db)
+            with self._transaction():
+                self._lock_schema()
                 tables = self._tables()
                 if META_TABLE not in tables:
                     for statement in self._schema_statements(tables):
-                        db.execute(statement)
+                        self._execute(statement)
         version = self._schema_version()
         if version > SCHEMA_VERSION:
             raise LedgerError(
@@ -277,8 +281,8 @@ class Ledger:
         record = replace(record, payload=normalise_payload(record.payload), state=PENDING)
         _check_record(record)
         values = (*(getattr(record, name) for name in RECORD_COLUMNS), _owner())
-        with self._transaction() as db:
-            if db.execute(self._sql(INSERT_RECORD), values).rowcount != 1:
+        with self._transaction():
+            if self._execute(INSERT_RECORD, values).rowcount != 1:
                 raise LedgerError(f"payload {record.payload} already recorded in the ledger")
 
     def complete(self, payload: str) -> None:
@@ -405,12 +409,12 @@ class SQLiteLedger(Ledger):
             raise LedgerError(f"{self.where} is not a ledger database ({exc})") from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[None]:
         with self._lock, self._errors():
             # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
             self._execute("BEGIN IMMEDIATE")
             try:
-                yield self._connection
+                yield
                 self._connection.execute("COMMIT")
             except BaseException:
                 if self._connection.in_transaction:
@@ -488,9 +492,9 @@ class PostgresLedger(Ledger):
             raise LedgerError(f"ledger {self.where}: {_first_line(exc)}") from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def _transaction(self) -> Iterator[None]:
         with self._lock, self._errors(), self._connection.transaction():
-            yield self._connection
+            yield
 
     def _tables(self) -> set[str]:
         rows = self._rows(
@@ -499,8 +503,8 @@ class PostgresLedger(Ledger):
         )
         return {name for (name,) in rows}
 
-    def _lock_schema(self, db: Any) -> None:
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+    def _lock_schema(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
 
     def _schema_statements(self, existing_tables: set[str]) -> list[str]:
         # A shared database may hold other tables; only a half-made ledger of our own is a problem.
