@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cli_helpers import run, run_json
 from postgres import fresh_schema_url, postgres_server
 
 from conftest import scene_frames
@@ -353,6 +354,34 @@ def test_a_newer_schema_is_refused(ledger_url: str) -> None:
         Ledger.open(ledger_url)
 
 
+# -- the command --------------------------------------------------------------------------------------------------
+
+
+def test_a_stripped_clip_is_traced_back_and_the_ledger_commands_show_it(ledger_url: str, home: Path, clip: Path,
+                                                                         tmp_path: Path) -> None:
+    signed = [run_json("sign", clip, "-o", tmp_path / f"signed{index}.mp4", "--model", f"model-{index}",
+                       "--ledger", ledger_url, home=home)[0] for index in range(2)]
+    stripped = tmp_path / "stripped.mp4"
+    media.remux(signed[0]["path"], stripped)  # manifest gone: only the watermark and the ledger remain
+    [report] = run_json("verify", stripped, "--ledger", ledger_url, "--trust-anchors", home / "ca.pem", home=home)
+    assert report["watermark"]["payload"] == signed[0]["payload"]
+    assert report["ledger"]["found"] and report["ledger"]["manifest"]["generator"] == "model-0"
+
+    listed = run_json("ledger", "list", "--ledger", ledger_url, home=home)
+    assert [(row["payload"], row["model"]) for row in listed] == [(signed[1]["payload"], "model-1"),
+                                                                  (signed[0]["payload"], "model-0")]
+    shown = run("ledger", "show", signed[0]["payload"].upper(), "--ledger", ledger_url, home=home)
+    assert shown.exit_code == 0
+    record = json.loads(shown.stdout)
+    assert record["sha256"] == signed[0]["sha256"] and base64.b64decode(record["manifest_store"])
+    export = tmp_path / "ledger.jsonl"
+    assert run("ledger", "export", "-o", export, "--ledger", ledger_url, home=home).exit_code == 0
+    assert sorted(json.loads(line)["payload"] for line in export.read_text().splitlines()) == sorted(
+        row["payload"] for row in signed)
+    missing = run("ledger", "show", "ffffffffffffffff", "--ledger", ledger_url, home=home)
+    assert missing.exit_code != 0 and len(missing.stderr.strip().splitlines()) == 1
+
+
 # -- SQLite files and URLs -----------------------------------------------------------------------------------------
 
 
@@ -376,6 +405,15 @@ def test_a_corrupt_file_is_not_a_ledger(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="is not a ledger database") as error:
         Ledger.open(corrupt)
     assert "\n" not in str(error.value)
+    damaged = tmp_path / "damaged.sqlite"
+    with Ledger.open(damaged) as ledger:
+        for index in range(50):
+            ledger.begin(make_record(tmp_path / f"{index}.mp4", f"{index:016x}"))
+    with open(damaged, "r+b") as stream:  # keep the header page, scramble the rest
+        stream.seek(4096)
+        stream.write(random.Random(2).randbytes(damaged.stat().st_size - 4096))
+    with pytest.raises(LedgerError, match="is not a ledger database"):
+        Ledger.open(damaged).list()
     other = tmp_path / "other.sqlite"
     raw_execute(str(other), "CREATE TABLE photos (id INTEGER)")
     with pytest.raises(LedgerError, match="is not a ledger database"):
