@@ -54,7 +54,10 @@ def postgres_server() -> Iterator[str]:
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="provenance-postgres-"))
     if os.geteuid() == 0:
-        server = pwd.getpwnam(SERVER_USER)
+        try:
+            server = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            raise RuntimeError(f"no {SERVER_USER!r} system user to run PostgreSQL as; {INSTALL_HINT}") from None
         os.chown(root, server.pw_uid, server.pw_gid)
     data, port = root / "data", _free_port()
     try:
