@@ -185,6 +185,24 @@ def iter_timed_frames(
             raise BadInput(f"{path}: contains no decodable video frames")
 
 
+def iter_reference_frames(
+    path: str | os.PathLike, pix_fmt: PixelFormat = "gray", limits: Limits = DEFAULT_LIMITS
+) -> Iterator[np.ndarray]:
+    """Yield only frames that other frames are predicted from, skipping the decoding of the rest.
+
+    For readers that can work from a subset of a long clip: in a typical H.264 stream with B-frames
+    this decodes about half the frames, in about half the time.
+    """
+    with _open_video(path, limits) as (container, stream):
+        stream.codec_context.skip_frame = "NONREF"
+        count = 0
+        for frame in _decode(container, stream, path):
+            yield frame_to_array(frame, pix_fmt)
+            count += 1
+        if count == 0:
+            raise BadInput(f"{path}: contains no decodable video frames")
+
+
 def frame_to_array(frame: av.VideoFrame, pix_fmt: PixelFormat) -> np.ndarray:
     """Convert a decoded frame to a numpy array in one of the library's pixel formats."""
     if pix_fmt == "gray":  # the coded luma plane itself: no conversion, no range change

@@ -1,9 +1,16 @@
-"""Extraction: sum frames on the grid, re-align by the sync field, test the detection field, decode the payload.
+"""Extraction: frame residuals summed on the grid, re-aligned by the sync field, then a test and a decode.
 
-The decision is a one-sided z-test whose null distribution is exact: conditional on the clip, the
-statistic is the inner product of a fixed (filtered, aligned) residual with the key's independent
-Gaussian detection noise, so z ~ N(0, 1) on any unmarked clip. The alignment is chosen with the sync
-field only, which is independent of the detection noise, so the search does not bias the test.
+Each frame is resized to the 256x256 grid (whatever its size or aspect ratio), high-passed and divided
+by its local level; the residuals are summed over frames. The sum is searched for the sync field over
+uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half resolution), horizontal flip and
+every shift, then refined per axis at full resolution, to a fraction of a cell.
+
+The decision is a one-sided z-test with an exact null distribution: conditional on the clip, the
+statistic is the inner product of a fixed (filtered, aligned) residual with the key's Gaussian
+detection noise, which is independent of the sync noise that chose the alignment, so z ~ N(0, 1) on any
+unmarked clip. The payload decode adds evidence: an unmarked clip passes the 24 check bits with
+probability 2^-24, so the p-value is 2^-24 * P(Z >= z) when they pass and 2^-24 + (1 - 2^-24) * P(Z >= z)
+when not; on unmarked clips it is uniform on [0, 1]. "detected" needs p <= 1e-6.
 """
 
 from __future__ import annotations
@@ -27,7 +34,15 @@ from provenance.watermark.pattern import (
     WatermarkKey,
     band_filter,
 )
-from provenance.watermark.payload import CODED_BITS, CRC_BITS, Payload, decode_payload, encode_payload
+from provenance.watermark.payload import (
+    CODED_BITS,
+    CRC_BITS,
+    PAYLOAD_BITS,
+    Payload,
+    checked_payload,
+    decode_info,
+    encode_payload,
+)
 
 FALSE_POSITIVE_RATE = 1e-6  # per clip: p-value at or below this means "detected"
 INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
@@ -39,6 +54,7 @@ COARSE_CELLS = GRID_CELLS // 2  # the uniform-scale search runs at half resoluti
 COARSE_KEPT = 2  # coarse (scale, flip) candidates refined at full resolution
 MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for runs of consecutive frames
 FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
+LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames only
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
 LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound
@@ -56,6 +72,7 @@ class Detection:
     z_detection: float = 0.0
     z_sync: float = 0.0
     alignment: tuple[float, float, float, float, bool] = (1.0, 1.0, 0.0, 0.0, False)
+    raw_bits: np.ndarray | None = None  # the decoder's 64 payload bits before the check (diagnostics only)
 
     @property
     def detected(self) -> bool:
@@ -197,23 +214,24 @@ class _Analysis:
         moved = _to_canvas(source, alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x)
         return _filtered(moved, self.key.gain)
 
-    def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float]:
-        """(p-value, payload or None, detection z) at one alignment."""
+    def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float, np.ndarray | None]:
+        """(p-value, payload or None, detection z, unchecked payload bits) at one alignment."""
         canvas = self.canvas(alignment)
         norm = float(np.sqrt(np.sum(canvas**2)))
         if norm <= 0:
-            return 1.0, None, 0.0
+            return 1.0, None, 0.0, None
         z_detection = float(np.sum(canvas * self.key.detection_noise)) / norm
         cells = self.key.bit_of_cell.ravel()
         evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
         spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
-        payload = decode_payload(evidence / np.maximum(spread, 1e-12), self.key.check_mask)
+        info = decode_info(evidence / np.maximum(spread, 1e-12))
+        payload = checked_payload(info, self.key.check_mask)
         p_detection = float(ndtr(-z_detection))
         if payload is not None:
             p_value = CHECK_PASS_PROBABILITY * p_detection
         else:
             p_value = CHECK_PASS_PROBABILITY + (1 - CHECK_PASS_PROBABILITY) * p_detection
-        return p_value, payload, z_detection
+        return p_value, payload, z_detection, info[:PAYLOAD_BITS]
 
 
 def _subcell(profile: np.ndarray, index: int) -> float:
@@ -247,7 +265,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey) -> Detection:
         raise BadInput("no frames to extract a watermark from")
     analysis = _Analysis(key, sums.total())
     alignment = analysis.best_alignment()
-    p_value, payload, z_detection = analysis.test(alignment)
+    p_value, payload, z_detection, raw_bits = analysis.test(alignment)
     expected = _expected_noise(key, payload)
     per_frame = []
     for group in sums.groups:
@@ -256,7 +274,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey) -> Detection:
         per_frame.append(float(np.sum(canvas * expected)) / norm if norm > 0 else 0.0)
     return Detection(
         state=_state(p_value), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
-        z_detection=z_detection, z_sync=alignment.z_sync,
+        z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits,
         alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
     )
 
@@ -279,14 +297,18 @@ def extract_frames(frames: Iterable[np.ndarray], key: WatermarkKey) -> Detection
 
 
 def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None = None) -> Detection:
-    """Look for the watermark in a clip, streaming its luma; stops early once the payload is read.
+    """Look for the watermark in a clip, streaming its luma in bounded memory.
 
-    Evidence is checked after 24, 48, 96, ... frames; as soon as a check detects the mark and its
-    payload passes the check bits, the rest of the clip is not decoded.
+    Clips longer than LONG_CLIP_SECONDS are read from their reference frames only (about half the
+    frames of a typical H.264 stream, decoded in about half the time). Evidence is checked after 24,
+    48, 96, ... frames; once a check detects the mark and its payload passes the check bits, the rest
+    of the clip is not decoded.
     """
+    long_clip = media.probe(path).duration_s > LONG_CLIP_SECONDS
+    frames = media.iter_reference_frames(path, "gray") if long_clip else media.iter_frames(path, "gray")
     sums = _FrameSums()
     next_check = FIRST_CHECK_FRAMES
-    for frame in media.iter_frames(path, "gray"):
+    for frame in frames:
         sums.add(frame)
         if max_frames is not None and sums.frames >= max_frames:
             break

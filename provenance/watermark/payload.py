@@ -142,12 +142,21 @@ def encode_payload(payload: Payload, scrambler: np.ndarray) -> np.ndarray:
     return conv_encode(info)
 
 
-def decode_payload(soft: np.ndarray, scrambler: np.ndarray) -> Payload | None:
-    """The payload if the soft values decode to a word that passes its check bits, else None."""
-    if not np.any(soft):
-        return None
-    info = viterbi_decode(np.asarray(soft, dtype=np.float64))
+def decode_info(soft: np.ndarray) -> np.ndarray:
+    """The decoder's best guess at the info bits (payload then masked check bits), before any check."""
+    return viterbi_decode(np.asarray(soft, dtype=np.float64))
+
+
+def checked_payload(info: np.ndarray, scrambler: np.ndarray) -> Payload | None:
+    """The payload in decoded info bits if they pass their check bits, else None."""
     data, check = info[:PAYLOAD_BITS], info[PAYLOAD_BITS:]
     if not np.array_equal(crc24(data) ^ scrambler, check):
         return None
     return Payload.from_bits(data)
+
+
+def decode_payload(soft: np.ndarray, scrambler: np.ndarray) -> Payload | None:
+    """The payload if the soft values decode to a word that passes its check bits, else None."""
+    if not np.any(soft):
+        return None
+    return checked_payload(decode_info(soft), scrambler)
