@@ -41,11 +41,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _run_as_server_user(args: list[str]) -> None:
+def _run_as_server_user(args: list[str], log: Path | None = None) -> None:
     user = SERVER_USER if os.geteuid() == 0 else None
     result = subprocess.run(args, user=user, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"{Path(args[0]).name} failed: {(result.stderr or result.stdout).strip()}")
+        server_log = log.read_text()[-2000:] if log and log.exists() else ""
+        raise RuntimeError(f"{Path(args[0]).name} failed: {(result.stderr or result.stdout).strip()} {server_log}")
+
+
+def _give_to_server_user(path: Path) -> None:
+    """As root, hand `path` to the system user PostgreSQL will run as."""
+    if os.geteuid() != 0:
+        return
+    try:
+        server = pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise RuntimeError(f"no {SERVER_USER!r} system user to run PostgreSQL as; {INSTALL_HINT}") from None
+    os.chown(path, server.pw_uid, server.pw_gid)
 
 
 @contextmanager
@@ -53,25 +65,19 @@ def postgres_server() -> Iterator[str]:
     """Start a PostgreSQL server on 127.0.0.1 and a free port; yield its URL; stop it and delete its files."""
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="provenance-postgres-"))
-    if os.geteuid() == 0:
-        try:
-            server = pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            raise RuntimeError(f"no {SERVER_USER!r} system user to run PostgreSQL as; {INSTALL_HINT}") from None
-        os.chown(root, server.pw_uid, server.pw_gid)
-    data, port = root / "data", _free_port()
+    data, log, port = root / "data", root / "log", _free_port()
     try:
+        _give_to_server_user(root)
         _run_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
                              "-E", "UTF8", "--no-sync"])
         # fsync off: a throwaway server; the ledger's crash tests kill clients, not the server.
         options = f"-h 127.0.0.1 -p {port} -k {root} -F"
-        _run_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                             "-w", "-t", str(START_TIMEOUT_S), "start"])
-        try:
-            yield f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
-        finally:
-            _run_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+        _run_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log),
+                             "-w", "-t", str(START_TIMEOUT_S), "start"], log)
+        yield f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
     finally:
+        if (data / "postmaster.pid").exists():
+            _run_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(root, ignore_errors=True)
 
 
