@@ -37,6 +37,7 @@ MAX_LOCK_POLL_S = 0.002
 CONNECT_TIMEOUT_S = 10
 EXPORT_BATCH_ROWS = 500
 DEFAULT_FILE = "ledger.sqlite"
+URL_ENV = "PROVENANCE_LEDGER"
 PENDING, DONE = "pending", "done"
 SHA256_HEX_CHARS = 64
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -194,9 +195,11 @@ class Ledger:
     ) -> Ledger:
         """Open (creating on first use) the ledger at `url`: a SQLite path, sqlite:///path or postgresql://...
 
-        With no url, the SQLite file `ledger.sqlite` under `home` (default: the per-user home).
+        With no url: `PROVENANCE_LEDGER` if set (e.g. one PostgreSQL ledger for several generation hosts), else
+        the SQLite file `ledger.sqlite` under `home` (default: the per-user home).
         `timeout_s` is how long to wait for another writer's lock before giving up.
         """
+        url = url if url is not None else os.environ.get(URL_ENV) or None
         if url is None:
             ledger: Ledger = SQLiteLedger.connect(Path(home or default_home()) / DEFAULT_FILE, timeout_s)
         else:

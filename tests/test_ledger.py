@@ -397,6 +397,11 @@ def test_the_default_ledger_is_a_wal_sqlite_file_in_home(tmp_path: Path, monkeyp
     for url in (None, path, f"sqlite://{path}"):
         with Ledger.open(url) as ledger:
             assert ledger.get(record.payload) is not None
+    elsewhere = tmp_path / "shared.sqlite"
+    monkeypatch.setenv("PROVENANCE_LEDGER", str(elsewhere))  # configured once for every signing on this host
+    with Ledger.open(home=tmp_path) as ledger:
+        assert ledger.get(record.payload) is None
+    assert elsewhere.exists()
 
 
 def test_a_corrupt_file_is_not_a_ledger(tmp_path: Path) -> None:
