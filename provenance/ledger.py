@@ -245,9 +245,14 @@ class Ledger:
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
+    def _open_connection(self) -> Any:
+        if self._connection is None:
+            raise LedgerError(f"ledger {self.where} is closed")
+        return self._connection
+
     def _execute(self, sql: str, params: tuple = ()) -> Any:
         """Run one statement on the connection; returns its cursor."""
-        return self._connection.execute(self._sql(sql), params)
+        return self._open_connection().execute(self._sql(sql), params)
 
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock, self._errors():
@@ -306,8 +311,9 @@ class Ledger:
         Returns the number of rows settled; rows of live processes and of other hosts are left alone.
         """
         settled = 0
+        # The state is spelled out, not a parameter, so the partial index on pending rows serves the query.
         for payload, sha256, path, owner in self._rows(
-            f"SELECT payload, sha256, path, owner FROM {TABLE} WHERE state = ?", (PENDING,)
+            f"SELECT payload, sha256, path, owner FROM {TABLE} WHERE state = '{PENDING}'"
         ):
             matches = _file_matches(path, sha256)
             if matches:
@@ -430,7 +436,7 @@ class SQLiteLedger(Ledger):
         deadline = time.monotonic() + self.timeout_s
         while True:
             try:
-                return self._connection.execute(sql, params)
+                return self._open_connection().execute(sql, params)
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() >= deadline:
                     raise
@@ -496,7 +502,7 @@ class PostgresLedger(Ledger):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self._lock, self._errors(), self._connection.transaction():
+        with self._lock, self._errors(), self._open_connection().transaction():
             yield
 
     def _tables(self) -> set[str]:
