@@ -25,7 +25,8 @@ from provenance.keys import keygen
 
 PROMPTS = ("a boat on the sea at sunset, birds", "snowy mountains and a forest, pan left",
            "a city skyline at night with cars, rain", "clouds over mountains and a lake at sunrise, zoom in")
-STILL_WIDTH_PX = 480
+STILL_PANEL_WIDTH_PX = 400
+STILL_COLOURS = 256  # palette PNGs keep each still well under 150 KB
 
 
 def timed(work: Callable[..., object], *args) -> float:
@@ -64,14 +65,17 @@ def measure(spec: ClipSpec, home: Path, folder: Path) -> None:
 
 
 def _small(image: np.ndarray) -> np.ndarray:
-    height = round(image.shape[0] * STILL_WIDTH_PX / image.shape[1])
-    return cv2.resize(image, (STILL_WIDTH_PX, height), interpolation=cv2.INTER_AREA)
+    height = round(image.shape[0] * STILL_PANEL_WIDTH_PX / image.shape[1])
+    return cv2.resize(image, (STILL_PANEL_WIDTH_PX, height), interpolation=cv2.INTER_AREA)
 
 
 def _save(path: Path, panels: list[np.ndarray]) -> None:
-    gap = np.full((panels[0].shape[0], 4, 3), 255, np.uint8)
-    row = np.hstack([part for panel in panels for part in (panel, gap)][:-1])
-    cv2.imwrite(str(path), cv2.cvtColor(_small(row), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    from PIL import Image
+
+    small = [_small(panel) for panel in panels]
+    gap = np.full((small[0].shape[0], 4, 3), 255, np.uint8)
+    row = np.hstack([part for panel in small for part in (panel, gap)][:-1])
+    Image.fromarray(row).quantize(STILL_COLOURS, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def stills(folder: Path, work: Path, home: Path) -> None:
@@ -83,13 +87,13 @@ def stills(folder: Path, work: Path, home: Path) -> None:
         source = list(media.iter_frames(text))
         _save(folder / "text_to_video.png", [source[len(source) // 2]])
         photo = work / "photo.png"
-        scene = next(create_backend("procedural").text_to_video("snowy mountains and a forest", spec, seed=8))
+        scene = next(create_backend("procedural").text_to_video("a city by the sea at sunset", spec, seed=8))
         cv2.imwrite(str(photo), cv2.cvtColor(scene, cv2.COLOR_RGB2BGR))
-        animated = generator.image_to_video(photo, "snow, zoom in", work / "image.mp4", spec).path
+        animated = generator.image_to_video(photo, "birds, rain, zoom in", work / "image.mp4", spec).path
         _save(folder / "image_to_video.png", [scene, list(media.iter_frames(animated))[-1]])
         extended = generator.extend(text, 2, "rain", work / "extend.mp4").path
         _save(folder / "extend.png", [source[-1], list(media.iter_frames(extended))[-1]])
-    before, after = source[10], source[14]
+    before, after = source[8], source[16]
     middle = FlowInterpolator()(before, after, [0.5])[0]
     _save(folder / "fill.png", [before, middle, after])
     for png in sorted(folder.glob("*.png")):

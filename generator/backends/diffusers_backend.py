@@ -108,7 +108,10 @@ class DiffusersBackend(Backend):
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
         gen_width, gen_height = self._model_size(width, height)
-        self.pipe.vae.use_tiling = gen_width * gen_height > TILING_ABOVE_PIXELS
+        if gen_width * gen_height > TILING_ABOVE_PIXELS:
+            self.pipe.vae.enable_tiling()
+        else:
+            self.pipe.vae.disable_tiling()
         callback = None
         if self.on_step:
             def callback(pipe, step, timestep, tensors):

@@ -156,8 +156,9 @@ def city(palette: Palette, rng: np.random.Generator, cols: int, horizon: int, un
             width = int(rng.uniform(28, 80) * unit)
             height = int(rng.uniform(0.15, 1.0 - 0.35 * row_depth) * tallest)
             shade = rng.uniform(0.6, 1.0)
-            wall = np.array((70, 78, 95), np.float32) * shade * (0.3 if palette.night else 1.0)
-            wall = mix(wall, palette.horizon, 0.45 - 0.3 * row_depth)
+            light = 0.3 if palette.night else (0.6 if palette.low_sun else 1.0)
+            wall = np.array((70, 78, 95), np.float32) * shade * light
+            wall = mix(wall, palette.horizon, 0.3 - 0.25 * row_depth)
             y0 = rows - height
             rgb[y0:, x:x + width] = wall
             alpha[y0:, x:x + width] = 1.0

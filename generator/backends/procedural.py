@@ -23,6 +23,7 @@ WAVE_SCALE = 40.0  # texture pixels per screen pixel at one row below the horizo
 FOCAL_PX = 900.0
 IMAGE_PAN_FRACTION = 0.05
 MAX_EXTEND_PAN_PX_PER_FRAME = 4.0
+EASE_SHARE = 0.35  # how much of the camera path is eased in and out (the rest is steady)
 
 
 def _progress(index: int, count: int) -> float:
@@ -37,11 +38,10 @@ class Camera:
         pan_px = min(PAN_FRACTION, PAN_MAX_FRACTION_PER_S * spec.seconds) * spec.width
         self.pan_px = pan_px if kind.startswith("pan") else 0.0
         self.direction = -1.0 if kind == "pan_left" else 1.0
-        self.spec = spec
 
     def at(self, progress: float) -> tuple[float, float]:
         """(view left edge offset in px from the start, zoom factor >= 1)."""
-        eased = progress * progress * (3 - 2 * progress) * 0.35 + progress * 0.65
+        eased = EASE_SHARE * progress * progress * (3 - 2 * progress) + (1 - EASE_SHARE) * progress
         offset = self.pan_px * (eased if self.direction > 0 else 1 - eased)
         zoom = 1.0
         if self.kind == "zoom_in":
@@ -62,7 +62,7 @@ class Landscape:
         self.unit = unit = height / REFERENCE_HEIGHT_PX
         self.pad = int(PARALLAX_FRACTION * width) + 2
         self.rows = height + 2
-        self.cols = int(width + self.camera.pan_px) + 2 + 2 * self.pad
+        self.cols = int(width + self.camera.pan_px) + 4 + 2 * self.pad
         self.horizon = horizon = int(rng.uniform(0.5, 0.6) * height)
         night = scene.time_of_day == "night"
         palette = painter.Palette(scene.time_of_day, scene.has("rain") or scene.has("snow"))
@@ -178,15 +178,16 @@ class Water:
                  sun_x: float, unit: float) -> None:
         self.horizon, self.rows = horizon, rows
         self.texture = painter.fractal_noise(rng, 256, 256, beta=2.4, stretch_x=3.0)
-        distance = np.arange(1, rows + 1, dtype=np.float32)[:, None] / unit  # rows below the horizon, at 720p
-        xx = np.arange(cols, dtype=np.float32)[None, :] / unit
+        below = np.arange(1, rows + 1, dtype=np.float32)[:, None]  # rows below the horizon
+        distance = below / unit  # ... and the same in rows of a 720p frame, so waves scale with the frame
+        across = (np.arange(cols, dtype=np.float32)[None, :] - sun_x) / unit
         # a flat plane seen in perspective: texture x ~ screen x / distance, texture y ~ focal length / distance
-        self.map_x = ((xx - sun_x / unit) / (distance + 2) * WAVE_SCALE).astype(np.float32)
+        self.map_x = (across / (distance + 2) * WAVE_SCALE).astype(np.float32)
         self.map_y = np.broadcast_to(WAVE_SCALE * FOCAL_PX / (distance + 2), (rows, cols)).astype(np.float32)
-        depth = distance / rows
+        depth = below / rows
         self.amplitude = (0.05 + 0.16 * depth).astype(np.float32)
         spread = 6 + 0.25 * distance
-        reflection = np.exp(-((xx - sun_x) ** 2) / (2 * spread ** 2)) * (0.9 if palette.low_sun else 0.5)
+        reflection = np.exp(-(across ** 2) / (2 * spread ** 2)) * (0.9 if palette.low_sun else 0.5)
         self.glitter = (reflection * (0.5 if palette.overcast else 1.0)).astype(np.float32)
         far = painter.mix(palette.water, palette.horizon, 0.55)
         self.base = painter.mix(far, palette.water * 0.75, depth[..., None] ** 0.5).astype(np.float32)  # (rows, 1, 3)
