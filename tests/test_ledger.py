@@ -149,14 +149,14 @@ def write_records(url: str, out_dir: Path, writer: int) -> int:
 
 
 def sign_clips(home: Path, url: str, src: Path, out_dir: Path, prefix: str, count: int, ready=None) -> list[str]:
-    """Really sign `src` `count` times into `out_dir`; set `ready` once the signer is loaded."""
+    """Really sign `src` `count` times into `out_dir`; set `ready` once the first signing is done."""
+    payloads = []
     with Stamper(home, ledger=url) as stamper:
-        if ready is not None:
-            ready.set()
-        return [
-            stamper.sign_clip(src, out_dir / f"{prefix}{index}.mp4", Generation(model="m")).payload
-            for index in range(count)
-        ]
+        for index in range(count):
+            payloads.append(stamper.sign_clip(src, out_dir / f"{prefix}{index}.mp4", Generation(model="m")).payload)
+            if ready is not None:
+                ready.set()
+    return payloads
 
 
 def sign_and_die(home: Path, url: str, src: Path, dst: Path, when: str) -> None:
@@ -309,9 +309,8 @@ def test_a_signing_killed_anywhere_leaves_file_and_row_or_neither(ledger_url: st
             recorded = {record.path: record.sha256 for record in ledger}
         on_disk = {str(path.resolve()): hashlib.sha256(path.read_bytes()).hexdigest()
                    for path in out_dir.glob("*.mp4")}
-        assert recorded == on_disk, f"round {round_index}"
+        assert len(on_disk) > round_index and recorded == on_disk, f"round {round_index}"
         assert count_rows(ledger_url, "pending") == 0
-    assert recorded, "no signing finished before the kills"
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
