@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -23,7 +24,7 @@ from generator.fill import FlowInterpolator, blend_frames, repeat_frames
 from provenance import media
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-METHODS = {"repeat (baseline)": repeat_frames, "cross-fade (baseline)": blend_frames, "DIS flow (ours)": None}
+BASELINES = {"repeat (baseline)": repeat_frames, "cross-fade (baseline)": blend_frames}
 
 
 def select_clips(count: int) -> list[Path]:
@@ -56,7 +57,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=33, help="frames read from the start of each clip")
     parser.add_argument("--gap", default="2,4", help="keep one frame in GAP; comma-separated list")
     args = parser.parse_args()
-    methods = dict(METHODS, **{"DIS flow (ours)": FlowInterpolator()})
+    methods = {**BASELINES, "DIS flow, fast preset (ours, default)": FlowInterpolator(),
+               "DIS flow, medium preset": FlowInterpolator(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)}
     clips = select_clips(args.clips)
     for gap in (int(g) for g in args.gap.split(",")):
         scores: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in methods}

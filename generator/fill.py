@@ -21,7 +21,8 @@ Interpolate = Callable[[np.ndarray, np.ndarray, Sequence[float]], list[np.ndarra
 class FlowInterpolator:
     """In-between frames: bidirectional DIS flow, warps from both sides, blended by flow consistency."""
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> None:
+        # on real footage the "fast" preset scores within 0.05 dB of "medium" at under half the time (bench/fill.py)
         self._dis = cv2.DISOpticalFlow_create(preset)
 
     def flow(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
