@@ -21,6 +21,7 @@ WIND_PX_PER_S = 12.0  # cloud drift at 720 rows
 WAVE_SPEED = 0.6  # texture rows per second, toward the viewer
 WAVE_SCALE = 40.0  # texture pixels per screen pixel at one row below the horizon (720p)
 FOCAL_PX = 900.0
+WATER_SUBSAMPLE = 2  # water is computed at 1/2 resolution each way
 IMAGE_PAN_FRACTION = 0.05
 MAX_EXTEND_PAN_PX_PER_FRAME = 4.0
 EASE_SHARE = 0.35  # how much of the camera path is eased in and out (the rest is steady)
@@ -182,15 +183,19 @@ class Water:
         distance = below / unit  # ... and the same in rows of a 720p frame, so waves scale with the frame
         across = (np.arange(cols, dtype=np.float32)[None, :] - sun_x) / unit
         # a flat plane seen in perspective: texture x ~ screen x / distance, texture y ~ focal length / distance
-        self.map_x = (across / (distance + 2) * WAVE_SCALE).astype(np.float32)
-        self.map_y = np.broadcast_to(WAVE_SCALE * FOCAL_PX / (distance + 2), (rows, cols)).astype(np.float32)
+        map_x = across / (distance + 2) * WAVE_SCALE
+        map_y = np.broadcast_to(WAVE_SCALE * FOCAL_PX / (distance + 2), (rows, cols))
         depth = below / rows
-        self.amplitude = (0.05 + 0.16 * depth).astype(np.float32)
         spread = 6 + 0.25 * distance
         reflection = np.exp(-(across ** 2) / (2 * spread ** 2)) * (0.9 if palette.low_sun else 0.5)
-        self.glitter = (reflection * (0.5 if palette.overcast else 1.0)).astype(np.float32)
         far = painter.mix(palette.water, palette.horizon, 0.55)
-        self.base = painter.mix(far, palette.water * 0.75, depth[..., None] ** 0.5).astype(np.float32)  # (rows, 1, 3)
+        base = painter.mix(far, palette.water * 0.75, depth[..., None] ** 0.5)  # (rows, 1, 3)
+        step = WATER_SUBSAMPLE  # the water is computed on a coarser grid and scaled up: the costliest layer
+        self.map_x = map_x[::step, ::step].astype(np.float32)
+        self.map_y = map_y[::step, ::step].astype(np.float32)
+        self.amplitude = (0.05 + 0.16 * depth[::step]).astype(np.float32)
+        self.glitter = (reflection[::step, ::step] * (0.5 if palette.overcast else 1.0)).astype(np.float32)
+        self.base = base[::step].astype(np.float32)
         self.light = palette.light.astype(np.float32)
 
     def draw(self, window: np.ndarray, ix: int, iy: int, t_s: float) -> None:
@@ -198,8 +203,10 @@ class Water:
         last = min(self.horizon + self.rows, iy + window.shape[0])
         if first >= last:
             return
-        rows = slice(first - self.horizon, last - self.horizon)
-        cols = slice(ix, ix + window.shape[1])
+        step = WATER_SUBSAMPLE
+        top, bottom = (first - self.horizon) // step, -(-(last - self.horizon) // step)
+        left, right = ix // step, -(-(ix + window.shape[1]) // step)
+        rows, cols = slice(top, bottom), slice(left, right)
         waves = cv2.remap(self.texture, self.map_x[rows, cols], self.map_y[rows, cols] + WAVE_SPEED * t_s * 60,
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
         shade = 1 + self.amplitude[rows] * waves
@@ -207,7 +214,10 @@ class Water:
         colour = shade[..., None] * self.base[rows]
         colour += sparkle[..., None] * self.light
         np.clip(colour, 0, 255, out=colour)
-        window[first - iy:last - iy] = colour.astype(np.uint8)
+        coarse = colour.astype(np.uint8)
+        fine = cv2.resize(coarse, (coarse.shape[1] * step, coarse.shape[0] * step), interpolation=cv2.INTER_LINEAR)
+        row0, col0 = first - self.horizon - top * step, ix - left * step
+        window[first - iy:last - iy] = fine[row0:row0 + last - first, col0:col0 + window.shape[1]]
 
 
 class StillAnimator:
