@@ -23,6 +23,10 @@ WAVE_SCALE = 40.0  # texture pixels per screen pixel at one row below the horizo
 FOCAL_PX = 900.0
 WATER_SUBSAMPLE = 2  # water is computed at 1/2 resolution each way
 IMAGE_PAN_FRACTION = 0.05
+MAX_IMAGE_PAN_FRACTION = 0.15
+FARTHEST_DEPTH = 0.8  # parallax weight of a still's top row...
+DEPTH_SPREAD = 0.4  # ... and how much more the bottom row gets (more would shear upright things visibly)
+NEAREST_DEPTH = FARTHEST_DEPTH + DEPTH_SPREAD
 MAX_EXTEND_PAN_PX_PER_FRAME = 4.0
 EASE_SHARE = 0.35  # how much of the camera path is eased in and out (the rest is steady)
 
@@ -221,7 +225,10 @@ class Water:
 
 
 class StillAnimator:
-    """Brings a still to life: a camera push or pan with depth parallax (nearer rows move more), plus movers."""
+    """Brings a still to life: a camera push or pan with depth parallax (nearer rows move more), plus movers.
+
+    A push in or a pan starts on the still itself; a pull back ends on it (there is nothing outside the still).
+    """
 
     def __init__(self, image: np.ndarray, scene: Scene, spec: ClipSpec, seed: int,
                  pan_px_per_frame: float | None = None) -> None:
@@ -231,11 +238,12 @@ class StillAnimator:
         width, height = spec.width, spec.height
         yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
         self.xx, self.yy = xx, yy
-        self.depth = (0.3 + (yy / height) ** 1.5).astype(np.float32)  # lower rows are usually nearer
+        self.depth = (FARTHEST_DEPTH + DEPTH_SPREAD * (yy / height) ** 2).astype(np.float32)  # lower rows: nearer
         self.camera = scene.camera
         count = spec.frame_count
         if pan_px_per_frame is not None:
-            self.pan_px = pan_px_per_frame * count
+            limit_px = MAX_IMAGE_PAN_FRACTION * width
+            self.pan_px = float(np.clip(pan_px_per_frame * count, -limit_px, limit_px))
         else:
             direction = -1.0 if scene.camera == "pan_left" else 1.0
             self.pan_px = direction * IMAGE_PAN_FRACTION * width * scene.camera.startswith("pan")
@@ -259,13 +267,13 @@ class StillAnimator:
                 zoom = 1 + 0.5 * ZOOM_RANGE * progress
             elif self.camera == "zoom_out":
                 zoom = 1 + 0.5 * ZOOM_RANGE * (1 - progress)
-            row_zoom = 1 + (zoom - 1) * self.depth
-            map_x = (self.xx - width / 2) / row_zoom + width / 2 + self.pan_px * progress * self.depth
+            shift_px = self.pan_px * progress
+            # zoom in just enough that the most-shifted (nearest) rows never show past the still's edge
+            cover = 1 / (1 - 2 * NEAREST_DEPTH * abs(shift_px) / width)
+            row_zoom = (1 + (zoom - 1) * self.depth) * cover
+            zoom *= cover
+            map_x = (self.xx - width / 2) / row_zoom + width / 2 + shift_px * self.depth
             map_y = (self.yy - height / 2) / zoom + height / 2
-            if self.camera == "zoom_out":  # start zoomed in, so the first frame still shows the whole still
-                first = 1 + 0.5 * ZOOM_RANGE
-                map_x = (map_x - width / 2) * (row_zoom / (1 + (first - 1) * self.depth)) + width / 2
-                map_y = (map_y - height / 2) * (zoom / first) + height / 2
             frame = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             for overlay in self.overlays:
                 overlay.draw(frame, index / self.spec.fps)
