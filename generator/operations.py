@@ -14,6 +14,7 @@ import numpy as np
 from generator.backends import Backend, ClipSpec, create_backend
 from generator.backends.base import MAX_FPS
 from generator.fill import FlowInterpolator, nominal_interval_s, retime
+from generator.parent_mark import ParentMark
 from provenance import media
 from provenance.errors import BadInput
 from provenance.signing import Generation, Ingredient, SignResult, Stamper
@@ -98,7 +99,9 @@ class Generator:
 
     def _extended(self, clip: str | os.PathLike, spec: ClipSpec, prompt: str, seed: int) -> Iterator[np.ndarray]:
         context: collections.deque[np.ndarray] = collections.deque(maxlen=self.backend.context_frames)
+        parent = ParentMark(self.stamper, clip)
         for frame in media.iter_frames(clip):
+            frame = parent.remove(frame)
             context.append(frame)
             yield frame
         for frame in self.backend.extend(list(context), prompt, spec, seed):
@@ -120,7 +123,9 @@ class Generator:
         target_fps = fps or source_fps
         if not 1 <= target_fps <= MAX_FPS:
             raise BadInput(f"frame rate {target_fps} is outside 1 .. {MAX_FPS}")
-        frames = retime(media.iter_timed_frames(clip), target_fps, interpolate)
+        parent = ParentMark(self.stamper, clip)
+        unmarked = ((time_s, parent.remove(frame)) for time_s, frame in media.iter_timed_frames(clip))
+        frames = retime(unmarked, target_fps, interpolate)
         parameters = {"fps": round(target_fps, 4), "source_fps": round(source_fps, 4), "source_frames": len(times),
                       "method": "model" if use_model else "optical-flow"}
         return self._stamp(frames, output, target_fps, "fill", prompt or None, seed, parameters,

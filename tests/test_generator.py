@@ -77,15 +77,17 @@ def test_every_operation_leaves_watermarked_signed_and_recorded(
     assert record is not None and record.model == "procedural-1"
 
 
-@pytest.mark.parametrize("operation", ["text", "image"])
-def test_a_stripped_new_clip_is_traced_through_its_watermark(generated: dict[str, Path], home: Path, tmp_path: Path,
-                                                              operation: str) -> None:
+@pytest.mark.parametrize("operation", sorted(EXPECTED_INGREDIENTS))
+def test_a_stripped_clip_is_traced_to_its_own_manifest_through_its_watermark(
+    generated: dict[str, Path], home: Path, tmp_path: Path, operation: str
+) -> None:
     stripped = tmp_path / "stripped.mp4"
     media.remux(generated[operation], stripped)
     report = verify(stripped, trust_anchors=home / "ca.pem", home=home).to_dict()
     assert not report["c2pa"]["present"]
     assert report["verdict"] == "ai-generated" and report["ledger"]["found"]
     assert report["ledger"]["manifest"]["generator"] == "procedural-1"
+    assert report["ledger"]["manifest"]["ingredients"] == EXPECTED_INGREDIENTS[operation]
 
 
 def test_extend_keeps_the_clip_and_adds_the_seconds(generated: dict[str, Path]) -> None:
