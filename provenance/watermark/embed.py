@@ -17,8 +17,8 @@ from provenance.watermark.payload import Payload, encode_payload
 MARK_RMS_LEVELS = 1.6  # RMS luma change at strength 1.0, in 8-bit code values
 MASK_SCALE_PX = 4  # the texture mask is measured at 1/4 of the frame's size
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
-MASK_FLOOR_LEVELS = 3.0  # contrast below this counts as flat (8-bit levels)
-MASK_MIN, MASK_MAX = 0.35, 2.2  # limits of the mask's gain around its RMS of 1
+MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
+MASK_MIN, MASK_MAX = 0.8, 2.2  # limits of the mask's gain around its RMS of 1 (codecs erase a fainter mark)
 LUMA_WEIGHTS_RGB = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
