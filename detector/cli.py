@@ -1,0 +1,167 @@
+"""`provenance detector train|evaluate|score`: thin click wrappers over the detector package."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from provenance.errors import BadInput, ProvenanceError
+
+model_option = click.option(
+    "--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Model folder (model.json + model.safetensors) [default: the shipped reference model].",
+)
+cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+                            help="Folder for normalised frames [default: $PROVENANCE_DETECTOR_CACHE or "
+                                 "/tmp/provenance-detector-cache].")
+pair_option = click.option("--pair", "pairs", multiple=True, metavar="SOURCE=GROUP",
+                           help="Keep a source in the same split as another (e.g. an edit's input videos with the "
+                                "generator that edited them). Repeatable.")
+workers_option = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+                              help="Processes for preparing clips.")
+
+
+def _progress(label: str, total: int) -> Callable[[int], None]:
+    """A progress bar on a terminal (stderr), nothing otherwise."""
+    if total <= 0 or not sys.stderr.isatty():
+        return lambda _n: None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    done = [0]
+
+    def advance(count: int) -> None:
+        bar.update(count)
+        done[0] += count
+        if done[0] >= total:
+            bar.__exit__(None, None, None)
+
+    return advance
+
+
+def _pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        source, sep, group = pair.partition("=")
+        if not sep or not source or not group:
+            raise click.BadParameter(f"{pair!r} is not SOURCE=GROUP", param_hint="--pair")
+        mapping[source] = group
+    return mapping
+
+
+def _cache(cache_dir: Path | None) -> dict:
+    return {"cache_dir": cache_dir} if cache_dir is not None else {}
+
+
+@click.group()
+def detector() -> None:
+    """Tell AI-generated clips from camera footage by their pixels (when no mark is left)."""
+
+
+@detector.command()
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write (weights, model card, checkpoint).")
+@click.option("--backbone", default="resnet10t", show_default=True, help="Any timm model name (built from scratch).")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
+@click.option("--steps", type=click.IntRange(1), default=800, show_default=True, help="Maximum training steps.")
+@click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True, help="Tiles per step.")
+@click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=64, show_default=True,
+              help="Tile side in pixels.")
+@click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True,
+              help="Steps between held-out checks (early stopping).")
+@click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
+              help="Held-out checks without improvement before stopping.")
+@click.option("--augment", type=click.IntRange(0, 16), default=3, show_default=True,
+              help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--name", default="detector", show_default=True, help="Model name for the model card.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.safetensors.")
+@pair_option
+@cache_option
+@workers_option
+def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, seed, name,
+          resume, pairs, cache_dir, workers) -> None:
+    """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/)."""
+    from detector.data import load_dataset
+    from detector.training import TrainConfig
+    from detector.training import train as train_detector
+
+    config = TrainConfig(backbone=backbone, weights=str(weights) if weights else None, tile_px=tile_px,
+                         batch_size=batch_size, max_steps=steps, eval_every_steps=eval_every,
+                         patience_evals=patience, augment_variants=augment, seed=seed, name=name)
+    model = train_detector(load_dataset(data, _pairs(pairs)), out_dir, config, resume=resume, progress=_progress,
+                           workers=workers, **_cache(cache_dir))
+    metrics = model.card["metrics"]["held_out_clean_and_augmented"]
+    click.echo(f"saved {out_dir} ({model.name}): held-out AUC {metrics['auc']:.3f}, "
+               f"threshold {model.threshold:.4f} (FPR on held-out real {metrics['fpr_at_threshold']:.3f})")
+
+
+@detector.command()
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@model_option
+@click.option("--distortion", "distortions", multiple=True,
+              help="Condition(s) to evaluate [default: clean, h264-crf28, h264-crf40, downscale-50, "
+                   "h264-crf28+downscale-50].")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--roc", "roc_path", type=click.Path(dir_okay=False, path_type=Path), help="Write ROC curves (PNG).")
+@click.option("--leave-one-generator-out", "logo_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Instead of evaluating one model, train one per held-out generator (and the statistics "
+                   "baseline) in this folder and report both.")
+@click.option("--steps", type=click.IntRange(1), default=400, show_default=True,
+              help="Training steps per fold (with --leave-one-generator-out).")
+@pair_option
+@cache_option
+@workers_option
+def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, pairs, cache_dir, workers) -> None:
+    """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA."""
+    from detector.data import load_dataset
+    from detector.distortions import CONDITIONS, condition
+    from detector.evaluation import evaluate as evaluate_detector
+    from detector.evaluation import leave_one_generator_out, logo_table
+    from detector.metrics import format_table
+    from detector.model import load
+    from detector.training import TrainConfig
+
+    dataset = load_dataset(data, _pairs(pairs))
+    names = [condition(d).name for d in distortions] or list(CONDITIONS)
+    if logo_dir is not None:
+        report = leave_one_generator_out(dataset, logo_dir, TrainConfig(max_steps=steps), names, progress=_progress,
+                                         out_json=json_path, roc_png=roc_path, workers=workers, **_cache(cache_dir))
+        click.echo(logo_table(report))
+        return
+    report = evaluate_detector(load(model_dir), dataset, names, out_json=json_path, roc_png=roc_path,
+                               progress=_progress, workers=workers, **_cache(cache_dir))
+    click.echo(f"model {report['model']}, threshold {report['threshold']:.4f}")
+    click.echo(format_table(report["per_distortion"]))
+    click.echo()
+    click.echo(format_table(report["per_source"]))
+
+
+@detector.command()
+@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per clip (JSON Lines).")
+def score(clips, model_dir, as_json) -> None:
+    """Score CLIP(s): calibrated probability of being AI-generated, verdict, per-frame scores."""
+    from detector.model import load
+
+    model = load(model_dir)
+    failed = 0
+    for path in clips:
+        try:
+            result = model.score(path)
+        except BadInput as exc:
+            click.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        if as_json:
+            click.echo(json.dumps(result.to_dict()))
+        else:
+            click.echo(f"{result.path}: {result.verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})")
+    if failed:
+        raise ProvenanceError(f"{failed} of {len(clips)} clip(s) could not be read")

@@ -1,0 +1,148 @@
+"""A trained detector: network + model card (calibration, threshold); scores clips into calibrated verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from detector.calibration import Calibration
+from detector.normalise import NORMALISATION_VERSION, Window, normalise
+from provenance.errors import ModelError
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "model.json"
+FRAME_STRIDE = 4  # score every fourth frame of the 8 fps window: 2 frames per second, 4 per clip
+
+
+@dataclass
+class ClipScore:
+    """A clip's calibrated probability of being AI-generated, its verdict and per-frame scores."""
+
+    path: str
+    score: float
+    verdict: str
+    threshold: float
+    model: str
+    frames: list[tuple[float, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "score": self.score,
+            "verdict": self.verdict,
+            "threshold": self.threshold,
+            "model": self.model,
+            "frames": [{"time": round(t, 4), "score": s} for t, s in self.frames],
+        }
+
+
+def input_spec(tile_px: int) -> dict:
+    """How frames reach the network; stored in the model card so scoring repeats it exactly."""
+    return {
+        "normalisation": NORMALISATION_VERSION,
+        "frame_stride": FRAME_STRIDE,
+        "tile_px": tile_px,
+        "representation": "high-pass residual (RGB minus 3x3 local mean) of native-resolution tiles",
+        "pooling": "mean tile logit per frame, mean frame logit per clip",
+    }
+
+
+class Detector:
+    """Scores clips with a trained network; `card` is the model card (JSON-serialisable dict)."""
+
+    def __init__(self, net, card: dict) -> None:
+        self.net_ = net
+        self.card = card
+        self.calibration = Calibration.from_dict(card.get("calibration", {}))
+
+    @property
+    def name(self) -> str:
+        return f"{self.card.get('name', 'detector')}@{self.card.get('version', '0')}"
+
+    @property
+    def threshold(self) -> float:
+        return self.calibration.threshold
+
+    def frame_logits(self, frames: np.ndarray) -> np.ndarray:
+        """Raw logit of each given normalised frame."""
+        from detector.network import frame_logits
+
+        return frame_logits(self.net_, frames, self.card["input"]["tile_px"])
+
+    def score_window(self, path: str, window: Window) -> ClipScore:
+        """Score an already normalised window of the clip at `path`."""
+        stride = self.card["input"]["frame_stride"]
+        logits = self.frame_logits(window.frames[::stride])
+        score = float(self.calibration.probability(logits.mean()))
+        times = window.times_s[::stride]
+        per_frame = self.calibration.probability(logits)
+        return ClipScore(
+            path=str(path), score=score, verdict=self.calibration.verdict(score), threshold=self.threshold,
+            model=self.name, frames=[(float(t), float(s)) for t, s in zip(times, per_frame, strict=True)],
+        )
+
+    def score(self, path: str | os.PathLike) -> ClipScore:
+        """Score one clip; an unreadable clip raises BadInput."""
+        return self.score_window(str(path), normalise(path))
+
+    def score_many(self, paths: Iterable[str | os.PathLike]) -> Iterator[ClipScore]:
+        """Score clips in order, decoding the next clip while the network scores the current one."""
+        paths = [str(p) for p in paths]
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = [reader.submit(normalise, p) for p in paths[:1]]
+            for index, path in enumerate(paths):
+                window = pending.pop(0).result()
+                if index + 1 < len(paths):
+                    pending.append(reader.submit(normalise, paths[index + 1]))
+                yield self.score_window(path, window)
+
+    def save(self, model_dir: str | os.PathLike) -> Path:
+        """Write weights (safetensors) and the model card (JSON) into `model_dir`."""
+        from detector.network import write_safetensors
+
+        model_dir = Path(model_dir)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        card = {**self.card, "calibration": self.calibration.to_dict(), "threshold": self.threshold}
+        write_safetensors(self.net_.state_dict(), model_dir / f".{WEIGHTS_NAME}.part")
+        os.replace(model_dir / f".{WEIGHTS_NAME}.part", model_dir / WEIGHTS_NAME)
+        (model_dir / f".{CARD_NAME}.part").write_text(json.dumps(card, indent=2) + "\n")
+        os.replace(model_dir / f".{CARD_NAME}.part", model_dir / CARD_NAME)
+        return model_dir
+
+
+def read_card(model_dir: Path) -> dict:
+    """The model card of a model folder."""
+    path = model_dir / CARD_NAME
+    if not path.is_file():
+        raise ModelError(f"{model_dir}: no {CARD_NAME} model card (not a detector model folder)")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable model card ({exc})") from None
+    if not isinstance(card, dict) or "backbone" not in card or "input" not in card:
+        raise ModelError(f"{path}: model card lacks backbone/input")
+    if card["input"].get("normalisation") != NORMALISATION_VERSION:
+        raise ModelError(f"{path}: model expects normalisation {card['input'].get('normalisation')!r}, "
+                         f"this library does {NORMALISATION_VERSION!r}")
+    return card
+
+
+def load(model_dir: str | os.PathLike | None = None) -> Detector:
+    """Load a detector folder (model.json + model.safetensors); None loads the shipped reference model."""
+    from detector.network import build, load_weights
+
+    model_dir = Path(model_dir) if model_dir is not None else REFERENCE_DIR
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder")
+    card = read_card(model_dir)
+    net = build(card["backbone"])
+    load_weights(net, model_dir / WEIGHTS_NAME)
+    net.eval()
+    return Detector(net, card)

@@ -1,0 +1,93 @@
+"""The network: a fixed high-pass residual filter in front of any timm backbone, scoring native-resolution tiles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from provenance.errors import ModelError
+
+TILE_PX = 64
+RESIDUAL_GAIN = 8.0
+
+
+class ResidualNet(torch.nn.Module):
+    """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean)."""
+
+    def __init__(self, backbone: str) -> None:
+        super().__init__()
+        try:
+            self.backbone = timm.create_model(backbone, pretrained=False, num_classes=1, in_chans=3)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise ModelError(f"cannot build timm backbone {backbone!r}: {exc}") from None
+
+    def forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
+        local_mean = F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)
+        return self.backbone((tiles - local_mean) * RESIDUAL_GAIN).squeeze(1)
+
+
+def build(backbone: str, weights: str | os.PathLike | None = None) -> ResidualNet:
+    """A new network, initialised from scratch or from a local safetensors file of backbone weights."""
+    net = ResidualNet(backbone)
+    if weights is not None:
+        state = read_safetensors(weights)
+        own = net.backbone.state_dict()
+        usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        if not usable:
+            raise ModelError(f"{weights}: no tensor matches backbone {backbone!r}")
+        net.backbone.load_state_dict(usable, strict=False)
+    return net
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load tensors from a safetensors file; anything else (a pickle, a truncated file) is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: weights file not found")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path}: not a valid safetensors file ({exc}); pickled weights are refused") from None
+
+
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Save tensors (contiguous, CPU) as safetensors."""
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(path))
+
+
+def load_weights(net: ResidualNet, path: str | os.PathLike) -> None:
+    """Fill `net` from a safetensors file written by `write_safetensors(net.state_dict(), ...)`."""
+    state = read_safetensors(path)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first_line = str(exc).splitlines()[0]
+        raise ModelError(f"{path}: weights do not fit the model card's backbone ({first_line})") from None
+
+
+def tile_grid(frames: np.ndarray, tile_px: int = TILE_PX) -> torch.Tensor:
+    """Cut (T, H, W, 3) uint8 frames into non-overlapping tiles: (T * tiles_per_frame, 3, tile, tile) floats."""
+    count, height, width = frames.shape[:3]
+    rows, cols = height // tile_px, width // tile_px
+    if rows == 0 or cols == 0:
+        raise ModelError(f"frames of {width}x{height} are smaller than one {tile_px}-px tile")
+    cut = frames[:, : rows * tile_px, : cols * tile_px]
+    cut = cut.reshape(count, rows, tile_px, cols, tile_px, 3).transpose(0, 1, 3, 5, 2, 4)
+    return torch.from_numpy(np.ascontiguousarray(cut.reshape(-1, 3, tile_px, tile_px))).float().div_(255.0)
+
+
+@torch.inference_mode()
+def frame_logits(net: ResidualNet, frames: np.ndarray, tile_px: int = TILE_PX, batch_tiles: int = 256) -> np.ndarray:
+    """Mean tile logit of every frame: (T,) float64."""
+    net.eval()
+    tiles = tile_grid(frames, tile_px)
+    logits = torch.cat([net(tiles[i : i + batch_tiles]) for i in range(0, len(tiles), batch_tiles)])
+    return logits.reshape(len(frames), -1).mean(dim=1).double().numpy()

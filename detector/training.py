@@ -1,0 +1,210 @@
+"""Training: class- and source-balanced tile batches, early stopping on held-out sources, resumable checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detector.cache import DEFAULT_CACHE_DIR, augment_variants, warm_cache
+from detector.calibration import fit_calibration
+from detector.data import Dataset
+from detector.frames import FrameStore
+from detector.metrics import clip_metrics
+from detector.model import Detector, input_spec
+from provenance.errors import BadInput
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+CHECKPOINT_STATE_NAME = "checkpoint.json"
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run (stored in the model card)."""
+
+    backbone: str = "resnet10t"
+    weights: str | None = None
+    tile_px: int = 64
+    batch_size: int = 64
+    max_steps: int = 800
+    eval_every_steps: int = 100
+    patience_evals: int = 3
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    augment_variants: int = 3
+    validation_fraction: float = 0.25
+    seed: int = 0
+    name: str = "detector"
+    version: str = "1"
+
+
+def _silent(_label: str, _total: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+class TileSampler:
+    """Draws batches: label 50/50, then a source, a clip, a variant, a frame, a random tile and a flip."""
+
+    def __init__(self, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int) -> None:
+        self.store, self.variants, self.tile_px = store, variants, tile_px
+        self.by_label_source: dict[int, dict[str, list[str]]] = {0: {}, 1: {}}
+        for clip in dataset.clips:
+            self.by_label_source[clip.label].setdefault(clip.source, []).append(clip.path)
+        if not self.by_label_source[0] or not self.by_label_source[1]:
+            raise BadInput("training needs clips of both labels")
+
+    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(size, tile, tile, 3) uint8 tiles and their labels."""
+        labels = rng.permutation(np.arange(size) % 2)
+        tiles = np.empty((size, self.tile_px, self.tile_px, 3), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            sources = self.by_label_source[int(label)]
+            source = list(sources)[rng.integers(len(sources))]
+            path = sources[source][rng.integers(len(sources[source]))]
+            frames = self.store.frames(path, self.variants[rng.integers(len(self.variants))])
+            frame = frames[rng.integers(len(frames))]
+            top = rng.integers(0, frame.shape[0] - self.tile_px + 1)
+            left = rng.integers(0, frame.shape[1] - self.tile_px + 1)
+            tile = frame[top : top + self.tile_px, left : left + self.tile_px]
+            tiles[i] = tile[:, ::-1] if rng.random() < 0.5 else tile
+        return tiles, labels
+
+
+def clip_logits(detector: Detector, dataset: Dataset, store: FrameStore, variant: str = "clean") -> np.ndarray:
+    """Mean frame logit of every clip of `dataset` under `variant`."""
+    return np.array([detector.frame_logits(store.frames(c.path, variant)).mean() for c in dataset.clips])
+
+
+def _flatten_optimizer(optimizer) -> dict:
+    import torch
+
+    flat = {}
+    for param_id, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            flat[f"opt.{param_id}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    return flat
+
+
+def _restore_optimizer(optimizer, tensors: dict) -> None:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("opt."):
+            _, param_id, key = name.split(".", 2)
+            state.setdefault(int(param_id), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+
+
+def _prefixed(tensors: dict, prefix: str) -> dict:
+    return {name[len(prefix) :]: value for name, value in tensors.items() if name.startswith(prefix)}
+
+
+def train(
+    dataset: Dataset,
+    out_dir: str | os.PathLike,
+    config: TrainConfig = TrainConfig(),
+    cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
+    resume: bool = False,
+    progress: Progress = _silent,
+    store: FrameStore | None = None,
+    validation: Dataset | None = None,
+    workers: int = 1,
+) -> Detector:
+    """Train, early-stop and calibrate a detector on `dataset`; save it (weights + card) into `out_dir`.
+
+    validation: held-out clips for early stopping, calibration and the threshold; by default about
+    `validation_fraction` of the sources of each label, split by group.
+    """
+    import torch
+
+    from detector.network import build, read_safetensors, write_safetensors
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = store or FrameStore(Path(cache_dir))
+    train_set, held_out = (dataset, validation) if validation is not None else dataset.split_by_group(
+        config.validation_fraction, config.seed)
+    if len(set(held_out.labels.tolist())) < 2:
+        raise BadInput("the held-out split needs real and generated clips; add sources of both labels")
+    variants = ["clean", *augment_variants(config.augment_variants)]
+    jobs = len(train_set) * len(variants) + len(held_out) * 2
+    errors = warm_cache([c.path for c in train_set.clips], variants, store.cache_dir, workers,
+                        progress("preparing clips", jobs))
+    errors += warm_cache([c.path for c in held_out.clips], variants[:2], store.cache_dir, workers, _silent("", 0))
+    if errors:
+        raise BadInput(f"{len(errors)} clip(s) could not be read, first: {errors[0]}")
+
+    torch.manual_seed(config.seed)
+    net = build(config.backbone, config.weights)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    card = {
+        "name": config.name, "version": config.version, "backbone": config.backbone,
+        "input": input_spec(config.tile_px),
+        "calibration": {"slope": 1.0, "intercept": 0.0, "threshold": 1.0, "inconclusive_from": 1.0},
+    }
+    detector = Detector(net, card)
+    state = {"step": 0, "best_auc": -1.0, "stale_evals": 0, "history": []}
+    best = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    checkpoint = out_dir / CHECKPOINT_NAME
+    if resume and checkpoint.exists():
+        tensors = read_safetensors(checkpoint)
+        net.load_state_dict(_prefixed(tensors, "net."))
+        best = _prefixed(tensors, "best.")
+        _restore_optimizer(optimizer, tensors)
+        state = json.loads((out_dir / CHECKPOINT_STATE_NAME).read_text())
+
+    held_variants = variants[:2]
+    held_labels = np.tile(held_out.labels, len(held_variants))
+
+    def held_out_logits() -> np.ndarray:
+        return np.concatenate([clip_logits(detector, held_out, store, v) for v in held_variants])
+
+    sampler = TileSampler(train_set, variants, store, config.tile_px)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    advance = progress("training", config.max_steps - state["step"])
+    running: list[float] = []
+    while state["step"] < config.max_steps and state["stale_evals"] < config.patience_evals:
+        net.train()
+        tiles, labels = sampler.batch(config.batch_size, np.random.default_rng([config.seed, state["step"]]))
+        inputs = torch.from_numpy(tiles).permute(0, 3, 1, 2).float().div_(255.0)
+        loss = loss_fn(net(inputs), torch.from_numpy(labels).float())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        running.append(loss.item())
+        state["step"] += 1
+        advance(1)
+        if state["step"] % config.eval_every_steps == 0 or state["step"] == config.max_steps:
+            auc = clip_metrics(held_out.labels, clip_logits(detector, held_out, store))["auc"]
+            state["history"].append({"step": state["step"], "train_loss": float(np.mean(running)), "held_out_auc": auc})
+            running = []
+            if auc > state["best_auc"]:
+                state["stale_evals"] = 0
+            else:
+                state["stale_evals"] += 1
+            if auc >= state["best_auc"]:
+                state["best_auc"] = auc
+                best = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            tensors = {**{f"net.{k}": v for k, v in net.state_dict().items()},
+                       **{f"best.{k}": v for k, v in best.items()}, **_flatten_optimizer(optimizer)}
+            write_safetensors(tensors, checkpoint)
+            (out_dir / CHECKPOINT_STATE_NAME).write_text(json.dumps(state))
+
+    net.load_state_dict(best)
+    held_logits = held_out_logits()
+    calibration = fit_calibration(held_logits, held_labels)
+    detector = Detector(net, {
+        **card,
+        "calibration": calibration.to_dict(),
+        "threshold": calibration.threshold,
+        "training": {**asdict(config), "steps": state["step"], "history": state["history"]},
+        "data": {"train": train_set.summary(), "held_out": held_out.summary()},
+        "metrics": {"held_out_clean_and_augmented": clip_metrics(
+            held_labels, calibration.probability(held_logits), calibration.threshold)},
+    })
+    detector.save(out_dir)
+    return detector

@@ -1,0 +1,182 @@
+"""Detector: training, reloading, calibration, metrics, scoring API and command, refusal of unsafe weights."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+import detector
+from detector.calibration import fit_calibration
+from detector.metrics import clip_metrics, expected_calibration_error
+from detector.model import WEIGHTS_NAME
+from detector.normalise import FRAME_SIDE_PX, TARGET_FPS, WINDOW_SECONDS, normalise
+from provenance import media
+from provenance.cli import cli
+from provenance.errors import BadInput, ModelError
+
+CLIP_SIDE_PX = 96
+CLIP_FRAMES = 20
+
+
+def camera_frames(seed: int) -> list[np.ndarray]:
+    """Smooth moving scene with fresh per-pixel sensor noise in every frame."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:CLIP_SIDE_PX, 0:CLIP_SIDE_PX].astype(np.float32)
+    frames = []
+    for t in range(CLIP_FRAMES):
+        base = np.stack([80 + xx + t, 90 + yy, 140 - 0.5 * xx], -1)
+        frames.append(np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8))
+    return frames
+
+
+def generated_frames(seed: int) -> list[np.ndarray]:
+    """The same kind of scene with blocky, upsampled texture (a decoder's checkerboard trace)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:CLIP_SIDE_PX, 0:CLIP_SIDE_PX].astype(np.float32)
+    texture = np.kron(rng.normal(0, 14, (CLIP_SIDE_PX // 4, CLIP_SIDE_PX // 4, 3)), np.ones((4, 4, 1)))
+    frames = []
+    for t in range(CLIP_FRAMES):
+        base = np.stack([80 + xx + t, 90 + yy, 140 - 0.5 * xx], -1)
+        frames.append(np.clip(base + np.roll(texture, t, axis=1), 0, 255).astype(np.uint8))
+    return frames
+
+
+@pytest.fixture(scope="session")
+def clip_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """real/ and generated/, two sources each, two tiny H.264 clips per source."""
+    root = tmp_path_factory.mktemp("detector-data")
+    for label, make in (("real", camera_frames), ("generated", generated_frames)):
+        for source_index in range(2):
+            folder = root / label / f"{label}-source-{source_index}"
+            folder.mkdir(parents=True)
+            for clip_index in range(2):
+                seed = 100 * source_index + clip_index + (0 if label == "real" else 1000)
+                media.write_video(folder / f"clip{clip_index}.mp4", make(seed), fps=12)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained(clip_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[detector.Detector, Path]:
+    out = tmp_path_factory.mktemp("detector-model")
+    config = detector.TrainConfig(tile_px=32, batch_size=16, max_steps=30, eval_every_steps=10, patience_evals=10,
+                                  augment_variants=1, name="tiny")
+    cache = tmp_path_factory.mktemp("detector-cache")
+    model = detector.train(detector.load_dataset(clip_folder), out, config, cache_dir=cache)
+    return model, out
+
+
+def test_training_lowers_loss_and_reloads_to_identical_scores(trained, clip_folder: Path) -> None:
+    model, out = trained
+    history = model.card["training"]["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    card = json.loads((out / "model.json").read_text())
+    assert card["backbone"] == "resnet10t" and 0 <= card["threshold"] <= 1
+    assert card["data"]["train"]["clips"] + card["data"]["held_out"]["clips"] == 8
+    clip = next((clip_folder / "generated").rglob("*.mp4"))
+    reloaded = detector.load(out)
+    first, again = model.score(clip), reloaded.score(clip)
+    assert first.score == again.score
+    assert [s for _, s in first.frames] == [s for _, s in again.frames]
+
+
+def test_score_gives_probability_verdict_and_timed_frames(trained, clip_folder: Path) -> None:
+    model, _ = trained
+    clips = sorted(clip_folder.rglob("*.mp4"))
+    results = list(model.score_many(clips))
+    assert [r.path for r in results] == [str(c) for c in clips]
+    for result in results:
+        assert 0.0 <= result.score <= 1.0
+        assert result.verdict in ("ai-generated", "inconclusive", "real")
+        assert result.model == "tiny@1"
+        times = [t for t, _ in result.frames]
+        assert times == sorted(times) and len(times) >= 2
+        assert set(result.to_dict()) == {"path", "score", "verdict", "threshold", "model", "frames"}
+
+
+def test_score_command_prints_json_lines(trained, clip_folder: Path) -> None:
+    _, out = trained
+    clips = [str(p) for p in sorted(clip_folder.rglob("*.mp4"))[:2]]
+    result = CliRunner().invoke(cli, ["detector", "score", *clips, "--model", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["path"] for line in lines] == clips
+    assert all({"time", "score"} <= set(line["frames"][0]) for line in lines)
+
+
+def test_unreadable_clip_is_bad_input(trained, tmp_path: Path) -> None:
+    model, out = trained
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video")
+    with pytest.raises(BadInput):
+        model.score(not_video)
+    result = CliRunner().invoke(cli, ["detector", "score", str(not_video), "--model", str(out)])
+    assert result.exit_code == 1
+    assert "notes.mp4" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage", ["pickle", "truncated"])
+def test_unsafe_or_corrupt_weights_are_refused(trained, tmp_path: Path, damage: str) -> None:
+    _, out = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    weights = copy / WEIGHTS_NAME
+    if damage == "pickle":
+        weights.write_bytes(pickle.dumps({"backbone.conv1.weight": [1.0, 2.0]}))
+    else:
+        weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="safetensors"):
+        detector.load(copy)
+
+
+def test_calibration_is_monotonic_in_unit_interval_and_meets_fpr() -> None:
+    rng = np.random.default_rng(0)
+    logits = np.concatenate([rng.normal(-1, 1, 300), rng.normal(1.5, 1, 300)])
+    labels = np.repeat([0, 1], 300)
+    calibration = fit_calibration(logits, labels)
+    grid = calibration.probability(np.linspace(-50, 50, 2001))
+    assert np.all((grid >= 0) & (grid <= 1)) and np.all(np.diff(grid) >= 0)
+    real_scores = calibration.probability(logits[labels == 0])
+    assert (real_scores >= calibration.threshold).mean() <= 0.01
+    assert calibration.inconclusive_from <= calibration.threshold
+    assert calibration.verdict(calibration.threshold) == "ai-generated"
+    assert calibration.verdict(0.0) == "real"
+
+
+def test_metrics_agree_with_scikit_learn() -> None:
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8, 0.05, 0.9, 0.7, 0.6, 0.3, 0.95, 0.2, 0.85])
+    metrics = clip_metrics(labels, scores, threshold=0.5)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert metrics["ap"] == pytest.approx(average_precision_score(labels, scores))
+    fpr, tpr, _ = roc_curve(labels, scores)
+    assert metrics["tpr_at_1pct_fpr"] == pytest.approx(tpr[fpr <= 0.01].max())
+    assert metrics["fpr_at_threshold"] == pytest.approx(1 / 6)
+    assert metrics["tpr_at_threshold"] == pytest.approx(5 / 6)
+    assert expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == 0.0
+    assert expected_calibration_error(np.array([0, 0]), np.array([0.95, 0.95])) == pytest.approx(0.95)
+
+
+def test_normalisation_gives_the_same_form_whatever_the_format(tmp_path: Path) -> None:
+    slow, fast = tmp_path / "slow.mp4", tmp_path / "fast.mp4"
+    media.write_video(slow, camera_frames(1)[:16], fps=8)
+    media.write_video(fast, [f[:80] for f in camera_frames(2) * 4][:75], fps=30)
+    wanted = round(WINDOW_SECONDS * TARGET_FPS)
+    for path in (slow, fast):
+        window = normalise(path)
+        assert window.frames.shape == (wanted, FRAME_SIDE_PX, FRAME_SIDE_PX, 3)
+        assert np.allclose(np.diff(window.times_s), 1 / TARGET_FPS, atol=1 / 30 + 1e-6)
+
+
+def test_importing_the_package_and_command_does_not_load_torch() -> None:
+    code = "import sys, detector, detector.cli; print('torch' in sys.modules)"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "False"
