@@ -187,3 +187,26 @@ def test_detection_is_a_plain_record() -> None:
     detection = Detection(state="not-detected", payload=None, p_value=0.5, frames=3)
     assert not detection.detected
     assert detection.to_dict()["payload"] is None
+
+
+@pytest.fixture(scope="session")
+def long_clips(tmp_path_factory: pytest.TempPathFactory, camera_frames, key, payload) -> tuple[Path, Path]:
+    """A 21-second 240p clip of real footage (looped back and forth) at 10 fps, unmarked and marked."""
+    folder = tmp_path_factory.mktemp("long")
+    loop = _resized(camera_frames, SIZE_240P)
+    loop = loop + loop[-2:0:-1]
+    frames = [loop[i % len(loop)] for i in range(210)]
+    embedder = Embedder(key, payload)
+    plain, marked = folder / "plain.mp4", folder / "marked.mp4"
+    media.write_video(plain, frames, fps=10)
+    media.write_video(marked, [embedder.embed_rgb(f, i) for i, f in enumerate(frames)], fps=10)
+    return plain, marked
+
+
+def test_long_clips_stop_early_or_read_reference_frames_only(long_clips: tuple[Path, Path], key, payload) -> None:
+    plain, marked = long_clips
+    found = extract(marked, key)
+    assert found.detected and found.payload == payload and found.frames < 50
+    missing = extract(plain, key)
+    assert not missing.detected and missing.payload is None
+    assert 0 < missing.frames < media.probe(plain).frame_count
