@@ -170,8 +170,11 @@ def test_bad_inputs_are_refused(key: WatermarkKey, payload: Payload, tmp_path: P
         embedder.embed_luma(np.zeros((64, 64), np.float32), 0)
     with pytest.raises(BadInput):
         embedder.embed_rgb(np.zeros((64, 64), np.uint8), 0)
+    for frames in ([], [np.zeros((0, 0), np.uint8)], [np.zeros((8, 8), np.uint8)], [np.zeros((64, 64, 4), np.uint8)]):
+        with pytest.raises(BadInput):
+            extract_frames(frames, key)
     with pytest.raises(BadInput):
-        extract_frames([], key)
+        extract(tmp_path, key)
     with pytest.raises(BadInput):
         Embedder(key, payload, strength=0)
     with pytest.raises(KeyMissing):

@@ -56,6 +56,7 @@ MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for ru
 FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
 EARLY_CHECKS = 8  # at most this many early checks (up to 3072 frames)
 EARLY_CHECK_SHARE = 0.05  # share of the false-positive budget spent on early checks, split evenly among them
+MIN_FRAME_SIDE_PX = 16
 LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames only
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
@@ -255,11 +256,13 @@ def _state(p_value: float) -> str:
 
 
 def _luma(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 2:
-        return frame
-    if frame.ndim == 3 and frame.shape[2] == 3:
-        return frame.astype(np.float32) @ LUMA_WEIGHTS_RGB
-    raise BadInput(f"expected a luma (H, W) or RGB (H, W, 3) frame, got shape {frame.shape}")
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] != 3):
+        raise BadInput(f"expected a luma (H, W) or RGB (H, W, 3) frame, got shape {frame.shape}")
+    if min(frame.shape[:2]) < MIN_FRAME_SIDE_PX:
+        raise BadInput(f"frame {frame.shape[1]}x{frame.shape[0]} is too small to carry a watermark")
+    if frame.dtype != np.uint8:
+        raise BadInput(f"expected uint8 frames, got {frame.dtype}")
+    return frame if frame.ndim == 2 else frame.astype(np.float32) @ LUMA_WEIGHTS_RGB
 
 
 def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Detection:
