@@ -19,7 +19,6 @@ MASK_SCALE_PX = 4  # the texture mask is measured at 1/4 of the frame's size
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
 MASK_MIN, MASK_MAX = 0.8, 2.2  # limits of the mask's gain around its RMS of 1 (codecs erase a fainter mark)
-LUMA_WEIGHTS_RGB = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def texture_mask(luma: np.ndarray) -> np.ndarray:
@@ -78,8 +77,7 @@ class Embedder:
     def embed_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark an RGB frame (H, W, 3) uint8 by shifting all three channels equally (a luma change)."""
         _check_frame(frame, 3)
-        luma = frame.astype(np.float32) @ LUMA_WEIGHTS_RGB
-        delta = self.delta(luma)
+        delta = self.delta(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
         return _add_clipped(frame, cv2.merge([delta, delta, delta]))
 
 

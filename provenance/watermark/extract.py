@@ -25,7 +25,6 @@ from scipy.special import ndtr
 
 from provenance import media
 from provenance.errors import BadInput
-from provenance.watermark.embed import LUMA_WEIGHTS_RGB
 from provenance.watermark.pattern import (
     DETECTION_ENERGY,
     GRID_CELLS,
@@ -262,7 +261,7 @@ def _luma(frame: np.ndarray) -> np.ndarray:
         raise BadInput(f"frame {frame.shape[1]}x{frame.shape[0]} is too small to carry a watermark")
     if frame.dtype != np.uint8:
         raise BadInput(f"expected uint8 frames, got {frame.dtype}")
-    return frame if frame.ndim == 2 else frame.astype(np.float32) @ LUMA_WEIGHTS_RGB
+    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
 
 
 def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Detection:
