@@ -15,7 +15,6 @@ import numpy as np
 from provenance.keys import read_watermark_secret
 from provenance.signing import Stamper
 from provenance.watermark import Embedder, WatermarkKey, extract
-from provenance.watermark.embed import LUMA_WEIGHTS_RGB
 
 ALIGNED_SCALE_TOLERANCE = 1e-3  # the mark can only be re-synthesised where the clip is not rescaled ...
 ALIGNED_SHIFT_TOLERANCE_PX = 0.5  # ... or shifted
@@ -40,5 +39,5 @@ class ParentMark:
         """The RGB frame without the source's mark (unchanged when the source carries none)."""
         if self._embedder is None:
             return frame
-        delta = self._embedder.delta(frame.astype(np.float32) @ LUMA_WEIGHTS_RGB)
+        delta = self._embedder.delta(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))  # the luma embed_rgb marks
         return cv2.subtract(frame, cv2.merge([delta, delta, delta]), dtype=cv2.CV_8U)
