@@ -225,3 +225,16 @@ def test_bad_inputs_give_one_clear_error(home: Path, tmp_path: Path, generated: 
     with pytest.raises(ProvenanceError), Generator(home=home) as generator:
         generator.text_to_video("   ", tmp_path / "f.mp4")
     assert not any(tmp_path.glob("*.mp4")), "no partial output is left behind"
+
+
+def test_camera_footage_without_a_mark_can_be_extended_and_filled(clip: Path, home: Path, tmp_path: Path) -> None:
+    with Generator(home=home) as generator:
+        longer = generator.extend(clip, 0.5, "birds", tmp_path / "longer.mp4", seed=1)
+        smoother = generator.fill(clip, tmp_path / "smoother.mp4", fps=48)
+    for result in (longer, smoother):
+        report = verify(result.path, trust_anchors=home / "ca.pem", home=home).to_dict()
+        assert report["verdict"] == "ai-generated" and report["watermark"]["payload"] == result.payload
+        assert report["c2pa"]["ingredients"] == [{"title": clip.name, "relationship": "parentOf"}]
+    first_source = next(media.iter_frames(clip))
+    first_longer = next(media.iter_frames(longer.path))
+    assert np.abs(first_source.astype(int) - first_longer.astype(int)).mean() < 3, "the clip itself is kept"
