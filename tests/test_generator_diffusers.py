@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import string
 from pathlib import Path
 
@@ -120,7 +121,12 @@ def test_the_command_takes_a_model_directory(model_dir: Path, home: Path, tmp_pa
     assert result["model"] == "tiny-ltx (LTXConditionPipeline)" and result["frames"] == FRAMES
 
 
-def test_a_folder_that_is_not_a_supported_model_is_refused(tmp_path: Path) -> None:
+def test_a_folder_that_is_not_a_supported_model_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ModelError, match="cannot load the model"):
+        create_backend(broken)
     with pytest.raises(ModelError, match=r"no model_index\.json"):
         create_backend("diffusers", model_dir=tmp_path)
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))

@@ -21,6 +21,7 @@ DEFAULT_STEPS = 30
 DEFAULT_GUIDANCE = 3.0
 DEFAULT_MAX_PROMPT_TOKENS = 128
 KEYFRAME_FILL_FPS = 24.0  # the rate the model is told for in-betweens (it only conditions motion speed)
+DTYPES = ("float32", "bfloat16", "float16")
 PIPELINE_SIZE_STEP_PX = 32  # LTXConditionPipeline wants width and height divisible by this
 TILING_ABOVE_PIXELS = 512 * 512  # decode larger frames in VAE tiles to bound memory
 
@@ -69,15 +70,20 @@ class DiffusersBackend(Backend):
         import torch
         from diffusers import LTXConditionPipeline
         from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
 
-        diffusers_logging.set_verbosity_error()  # progress goes through on_step, not library chatter
+        for library in (diffusers_logging, transformers_logging):  # progress goes through on_step, not chatter
+            library.set_verbosity_error()
+            library.disable_progress_bar()
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")  # no fp16 on CPU
+        if dtype not in DTYPES:
+            raise BadInput(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.dtype = dtype
         try:
             self.pipe = LTXConditionPipeline.from_pretrained(model_dir, local_files_only=True,
                                                              dtype=getattr(torch, dtype))
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except Exception as exc:  # the loader's failures have many types; all mean the folder is not a usable model
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{model_dir}: cannot load the model ({first_line})") from None
         self.pipe.to(self.device)
