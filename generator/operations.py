@@ -25,16 +25,28 @@ DEFAULT_IMAGE_LONG_SIDE_PX = 1280
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """An image file as RGB uint8, or a clear error."""
+    """An image file as RGB uint8, or a clear error; its size is checked before any pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such image file")
-    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if pixels is None:
-        raise BadInput(f"{path}: not a readable image")
-    if pixels.shape[0] * pixels.shape[1] > media.DEFAULT_LIMITS.max_pixels:
-        raise BadInput(f"{path}: {pixels.shape[1]}x{pixels.shape[0]} is too large")
-    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    unreadable = (UnidentifiedImageError, OSError, ValueError)
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise BadInput(f"{path}: image is too large") from None
+    except unreadable:
+        raise BadInput(f"{path}: not a readable image") from None
+    with image:
+        width, height = image.size
+        limit = media.DEFAULT_LIMITS.max_pixels
+        if width * height > limit:
+            raise BadInput(f"{path}: {width}x{height} is over the limit of {limit} pixels")
+        try:
+            return np.asarray(image.convert("RGB"))
+        except unreadable:
+            raise BadInput(f"{path}: not a readable image") from None
 
 
 def spec_for_image(image: np.ndarray, fps: float, seconds: float) -> ClipSpec:
