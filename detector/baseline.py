@@ -42,11 +42,18 @@ def clip_features(frames: np.ndarray) -> np.ndarray:
 class StatisticsBaseline:
     """Standardised forensic statistics into logistic regression; `fit` then `predict_proba`."""
 
-    def __init__(self, store: FrameStore) -> None:
+    def __init__(self, store: FrameStore, feature_memo: dict | None = None) -> None:
         self.store = store
+        self.feature_memo = {} if feature_memo is None else feature_memo  # shared across folds of one run
 
     def features(self, dataset: Dataset, variant: str = "clean") -> np.ndarray:
-        return np.stack([clip_features(self.store.frames(c.path, variant)) for c in dataset.clips])
+        rows = []
+        for clip in dataset.clips:
+            key = (clip.path, variant)
+            if key not in self.feature_memo:
+                self.feature_memo[key] = clip_features(self.store.frames(clip.path, variant))
+            rows.append(self.feature_memo[key])
+        return np.stack(rows)
 
     def fit(self, dataset: Dataset, variants: list[str]) -> StatisticsBaseline:
         """Learn from every clip under every variant (the same augmentations the network sees)."""

@@ -21,11 +21,13 @@ cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=Fa
 pair_option = click.option("--pair", "pairs", multiple=True, metavar="SOURCE=GROUP",
                            help="Keep a source in the same split as another (e.g. an edit's input videos with the "
                                 "generator that edited them). Repeatable.")
+threads_option = click.option("--threads", type=click.IntRange(1, 256), default=None,
+                               help="CPU threads for the network [default: torch's choice].")
 workers_option = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
                               help="Processes for preparing clips.")
 
 
-def _progress(label: str, total: int) -> Callable[[int], None]:
+def progress_bar(label: str, total: int) -> Callable[[int], None]:
     """A progress bar on a terminal (stderr), nothing otherwise."""
     if total <= 0 or not sys.stderr.isatty():
         return lambda _n: None
@@ -65,18 +67,18 @@ def detector() -> None:
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (weights, model card, checkpoint).")
-@click.option("--backbone", default="resnet10t", show_default=True, help="Any timm model name (built from scratch).")
+@click.option("--backbone", default="regnetx_002", show_default=True, help="Any timm model name (built from scratch).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
-@click.option("--steps", type=click.IntRange(1), default=800, show_default=True, help="Maximum training steps.")
-@click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True, help="Tiles per step.")
+@click.option("--steps", type=click.IntRange(1), default=600, show_default=True, help="Maximum training steps.")
+@click.option("--batch-size", type=click.IntRange(2), default=32, show_default=True, help="Tiles per step.")
 @click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=64, show_default=True,
               help="Tile side in pixels.")
 @click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True,
               help="Steps between held-out checks (early stopping).")
 @click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
               help="Held-out checks without improvement before stopping.")
-@click.option("--augment", type=click.IntRange(0, 16), default=3, show_default=True,
+@click.option("--augment", type=click.IntRange(0, 16), default=2, show_default=True,
               help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--name", default="detector", show_default=True, help="Model name for the model card.")
@@ -94,7 +96,7 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
     config = TrainConfig(backbone=backbone, weights=str(weights) if weights else None, tile_px=tile_px,
                          batch_size=batch_size, max_steps=steps, eval_every_steps=eval_every,
                          patience_evals=patience, augment_variants=augment, seed=seed, name=name)
-    model = train_detector(load_dataset(data, _pairs(pairs)), out_dir, config, resume=resume, progress=_progress,
+    model = train_detector(load_dataset(data, _pairs(pairs)), out_dir, config, resume=resume, progress=progress_bar,
                            workers=workers, **_cache(cache_dir))
     metrics = model.card["metrics"]["held_out_clean_and_augmented"]
     click.echo(f"saved {out_dir} ({model.name}): held-out AUC {metrics['auc']:.3f}, "
@@ -117,7 +119,9 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 @pair_option
 @cache_option
 @workers_option
-def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, pairs, cache_dir, workers) -> None:
+@threads_option
+def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, pairs, cache_dir, workers,
+             threads) -> None:
     """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA."""
     from detector.data import load_dataset
     from detector.distortions import CONDITIONS, condition
@@ -130,12 +134,12 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
     dataset = load_dataset(data, _pairs(pairs))
     names = [condition(d).name for d in distortions] or list(CONDITIONS)
     if logo_dir is not None:
-        report = leave_one_generator_out(dataset, logo_dir, TrainConfig(max_steps=steps), names, progress=_progress,
+        report = leave_one_generator_out(dataset, logo_dir, TrainConfig(max_steps=steps), names, progress=progress_bar,
                                          out_json=json_path, roc_png=roc_path, workers=workers, **_cache(cache_dir))
         click.echo(logo_table(report))
         return
-    report = evaluate_detector(load(model_dir), dataset, names, out_json=json_path, roc_png=roc_path,
-                               progress=_progress, workers=workers, **_cache(cache_dir))
+    report = evaluate_detector(load(model_dir, threads), dataset, names, out_json=json_path, roc_png=roc_path,
+                               progress=progress_bar, workers=workers, **_cache(cache_dir))
     click.echo(f"model {report['model']}, threshold {report['threshold']:.4f}")
     click.echo(format_table(report["per_distortion"]))
     click.echo()
@@ -146,11 +150,12 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
 @click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per clip (JSON Lines).")
-def score(clips, model_dir, as_json) -> None:
+@threads_option
+def score(clips, model_dir, as_json, threads) -> None:
     """Score CLIP(s): calibrated probability of being AI-generated, verdict, per-frame scores."""
     from detector.model import load
 
-    model = load(model_dir)
+    model = load(model_dir, threads)
     failed = 0
     for path in clips:
         try:

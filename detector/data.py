@@ -68,15 +68,18 @@ class Dataset:
         }
 
     def split_by_group(self, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-        """Hold out about `fraction` of each label's groups (at least one per label when there are two or more)."""
+        """Hold out whole groups until about `fraction` of each label's clips are held out (never every group)."""
         rng = np.random.default_rng(seed)
         held: set[str] = set()
         for label in LABELS.values():
-            groups = sorted({c.group for c in self.clips if c.label == label} - held)
-            if len(groups) < 2:
-                continue
-            count = max(1, round(fraction * len(groups)))
-            held.update(rng.permutation(groups)[:count].tolist())
+            sizes = Counter(c.group for c in self.clips if c.label == label and c.group not in held)
+            wanted = fraction * sum(sizes.values())
+            taken = 0
+            for group in rng.permutation(sorted(sizes)).tolist()[: max(0, len(sizes) - 1)]:
+                if taken and taken + sizes[group] > wanted:
+                    continue
+                held.add(group)
+                taken += sizes[group]
         return self.without(held), self.where(held)
 
 

@@ -117,6 +117,7 @@ def leave_one_generator_out(
     variants = ["clean", *augment_variants(config.augment_variants)]
     store = _prepared_store(dataset, list(dict.fromkeys([*variants, *conditions])), cache_dir, workers, progress)
     parts = real_folds(dataset)
+    feature_memo: dict = {}
     generators = dataset.sources(label=1)
     folds = {}
     pooled: dict[str, dict[str, list]] = {m: {c: [] for c in conditions} for m in ("network", "baseline")}
@@ -128,7 +129,7 @@ def leave_one_generator_out(
         fold_dir = Path(work_dir) / f"fold-{index:02d}-{generator}"
         detector = train(training, fold_dir, replace(config, seed=config.seed + index), cache_dir, resume=True,
                          progress=progress, store=store, workers=workers)
-        baseline = StatisticsBaseline(store).fit(training, variants)
+        baseline = StatisticsBaseline(store, feature_memo).fit(training, variants)
         fold = {"generator": generator, "test": test.summary(), "network": {}, "baseline": {}}
         for name in conditions:
             network_scores = detector.calibration.probability(clip_logits(detector, test, store, name))

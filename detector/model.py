@@ -43,13 +43,14 @@ class ClipScore:
         }
 
 
-def input_spec(tile_px: int) -> dict:
+def input_spec(tile_px: int, representation: str) -> dict:
     """How frames reach the network; stored in the model card so scoring repeats it exactly."""
     return {
         "normalisation": NORMALISATION_VERSION,
         "frame_stride": FRAME_STRIDE,
         "tile_px": tile_px,
-        "representation": "high-pass residual (RGB minus 3x3 local mean) of native-resolution tiles",
+        "representation": representation,
+        "representation_note": "native-resolution tiles; residual = RGB minus its 3x3 local mean",
         "pooling": "mean tile logit per frame, mean frame logit per clip",
     }
 
@@ -134,15 +135,23 @@ def read_card(model_dir: Path) -> dict:
     return card
 
 
-def load(model_dir: str | os.PathLike | None = None) -> Detector:
-    """Load a detector folder (model.json + model.safetensors); None loads the shipped reference model."""
+def load(model_dir: str | os.PathLike | None = None, threads: int | None = None) -> Detector:
+    """Load a detector folder (model.json + model.safetensors); None loads the shipped reference model.
+
+    threads: CPU threads for torch (None keeps torch's default; 1 is fastest on a busy machine).
+    """
+    import torch
+
     from detector.network import build, load_weights
+
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     model_dir = Path(model_dir) if model_dir is not None else REFERENCE_DIR
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no such model folder")
     card = read_card(model_dir)
-    net = build(card["backbone"])
+    net = build(card["backbone"], representation=card["input"].get("representation", "residual"))
     load_weights(net, model_dir / WEIGHTS_NAME)
     net.eval()
     return Detector(net, card)

@@ -18,25 +18,37 @@ TILE_PX = 64
 RESIDUAL_GAIN = 8.0
 
 
-class ResidualNet(torch.nn.Module):
-    """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean)."""
+REPRESENTATIONS = {"residual": 3, "rgb+residual": 6}
 
-    def __init__(self, backbone: str) -> None:
+
+class ResidualNet(torch.nn.Module):
+    """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean),
+    alone or beside the centred colour image."""
+
+    def __init__(self, backbone: str, representation: str = "rgb+residual") -> None:
         super().__init__()
+        if representation not in REPRESENTATIONS:
+            raise ModelError(f"unknown input representation {representation!r}; known: {sorted(REPRESENTATIONS)}")
+        self.representation = representation
         try:
-            self.backbone = timm.create_model(backbone, pretrained=False, num_classes=1, in_chans=3)
+            self.backbone = timm.create_model(
+                backbone, pretrained=False, num_classes=1, in_chans=REPRESENTATIONS[representation])
         except (RuntimeError, ValueError, TypeError) as exc:
             raise ModelError(f"cannot build timm backbone {backbone!r}: {exc}") from None
 
     def forward(self, tiles: torch.Tensor) -> torch.Tensor:
         """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
         local_mean = F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)
-        return self.backbone((tiles - local_mean) * RESIDUAL_GAIN).squeeze(1)
+        residual = (tiles - local_mean) * RESIDUAL_GAIN
+        inputs = residual if self.representation == "residual" else torch.cat([tiles - 0.5, residual], dim=1)
+        return self.backbone(inputs).squeeze(1)
 
 
-def build(backbone: str, weights: str | os.PathLike | None = None) -> ResidualNet:
+def build(
+    backbone: str, weights: str | os.PathLike | None = None, representation: str = "rgb+residual"
+) -> ResidualNet:
     """A new network, initialised from scratch or from a local safetensors file of backbone weights."""
-    net = ResidualNet(backbone)
+    net = ResidualNet(backbone, representation)
     if weights is not None:
         state = read_safetensors(weights)
         own = net.backbone.state_dict()

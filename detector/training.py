@@ -27,18 +27,20 @@ Progress = Callable[[str, int], Callable[[int], None]]
 class TrainConfig:
     """Settings of one training run (stored in the model card)."""
 
-    backbone: str = "resnet10t"
+    backbone: str = "regnetx_002"
     weights: str | None = None
     tile_px: int = 64
-    batch_size: int = 64
-    max_steps: int = 800
+    representation: str = "rgb+residual"
+    batch_size: int = 32
+    max_steps: int = 600
     eval_every_steps: int = 100
     patience_evals: int = 3
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    augment_variants: int = 3
+    augment_variants: int = 2
     validation_fraction: float = 0.25
     seed: int = 0
+    torch_threads: int = 1  # one thread is several times faster than two on a shared, busy machine
     name: str = "detector"
     version: str = "1"
 
@@ -138,12 +140,13 @@ def train(
     if errors:
         raise BadInput(f"{len(errors)} clip(s) could not be read, first: {errors[0]}")
 
+    torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
-    net = build(config.backbone, config.weights)
+    net = build(config.backbone, config.weights, config.representation)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
         "name": config.name, "version": config.version, "backbone": config.backbone,
-        "input": input_spec(config.tile_px),
+        "input": input_spec(config.tile_px, config.representation),
         "calibration": {"slope": 1.0, "intercept": 0.0, "threshold": 1.0, "inconclusive_from": 1.0},
     }
     detector = Detector(net, card)

@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from detector.cli import _progress
+from detector.cli import progress_bar
 from detector.data import load_dataset
 from detector.model import REFERENCE_DIR
 from detector.training import TrainConfig, train
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     config = TrainConfig(max_steps=args.steps, seed=args.seed, name="provenance-reference-detector", version="1")
-    model = train(load_dataset(DATA_CSV, PAIRS), args.out, config, resume=True, progress=_progress,
+    model = train(load_dataset(DATA_CSV, PAIRS), args.out, config, resume=True, progress=progress_bar,
                   workers=args.workers)
     for leftover in ("checkpoint.safetensors", "checkpoint.json"):
         (args.out / leftover).unlink(missing_ok=True)

@@ -79,7 +79,7 @@ def test_training_lowers_loss_and_reloads_to_identical_scores(trained, clip_fold
     history = model.card["training"]["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     card = json.loads((out / "model.json").read_text())
-    assert card["backbone"] == "resnet10t" and 0 <= card["threshold"] <= 1
+    assert card["backbone"] == "regnetx_002" and 0 <= card["threshold"] <= 1
     assert card["data"]["train"]["clips"] + card["data"]["held_out"]["clips"] == 8
     clip = next((clip_folder / "generated").rglob("*.mp4"))
     reloaded = detector.load(out)
