@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import csv
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -246,3 +249,18 @@ def test_camera_footage_without_a_mark_can_be_extended_and_filled(clip: Path, ho
     first_source = next(media.iter_frames(clip))
     first_longer = next(media.iter_frames(longer.path))
     assert np.abs(first_source.astype(int) - first_longer.astype(int)).mean() < 3, "the clip itself is kept"
+
+
+def test_the_generation_service_example_hands_back_stamped_clips(home: Path, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text("\n".join(json.dumps(job) for job in [
+        {"prompt": "a boat on the sea", "seconds": 0.5, "size": [128, 96]},
+        {"prompt": "rain", "extend": "job-0.mp4", "seconds": 0.25},
+        {"prompt": "", "seconds": 1},
+    ]))
+    example = GENERATOR_SOURCE.parent / "examples" / "generation_service.py"
+    done = subprocess.run([sys.executable, example, jobs, "--out", tmp_path, "--home", home],
+                          capture_output=True, text=True, timeout=300)
+    receipts = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r.get("verdict") for r in receipts] == ["ai-generated", "ai-generated", None]
+    assert "needs a prompt" in receipts[2]["error"] and done.returncode == 1
