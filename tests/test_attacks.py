@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import scene_frames
 
+from conftest import scene_frames
 from provenance import attacks
 from provenance.attacks import ATTACKS, Clip
 
