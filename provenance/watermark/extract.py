@@ -56,6 +56,7 @@ FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result aft
 EARLY_CHECKS = 8  # at most this many early checks (up to 3072 frames)
 EARLY_CHECK_SHARE = 0.05  # share of the false-positive budget spent on early checks, split evenly among them
 MIN_FRAME_SIDE_PX = 16
+NULL_EXCLUDED_CELLS = 8  # shifts this close to zero are not used to estimate the null spread
 LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames only
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
@@ -155,6 +156,7 @@ class _Analysis:
         coarse_field = cv2.resize(key.sync_field, (COARSE_CELLS, COARSE_CELLS), interpolation=cv2.INTER_AREA)
         self.coarse_gain = band_filter(COARSE_CELLS)
         self.coarse_sync = np.fft.rfft2(coarse_field)
+        self.detection_spectrum = np.fft.rfft2(key.detection_noise)
 
     def _sync_scores(self, source: np.ndarray, scale_y: float, scale_x: float) -> np.ndarray:
         """z-score of the sync field at every integer shift, for one scale (circular cross-correlation)."""
@@ -216,13 +218,26 @@ class _Analysis:
         moved = _to_canvas(source, alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x)
         return _filtered(moved, self.key.gain)
 
+    def _detection_z(self, canvas: np.ndarray) -> float:
+        """Correlation with the detection noise, in units of its spread over all other circular shifts.
+
+        Shifting the key's noise keeps its spectrum, so the shifted correlations are null samples that
+        share this clip's interaction with this key's spectrum; the cells next to zero shift are left out
+        because a marked clip correlates there too.
+        """
+        cross = np.fft.irfft2(np.conj(np.fft.rfft2(canvas)) * self.detection_spectrum, s=canvas.shape)
+        near = np.abs(((np.arange(GRID_CELLS) + GRID_CELLS // 2) % GRID_CELLS) - GRID_CELLS // 2) <= NULL_EXCLUDED_CELLS
+        null = cross[~(near[:, None] & near[None, :])]
+        spread = float(np.sqrt(np.mean(null**2)))
+        return float(cross[0, 0]) / spread if spread > 0 else 0.0
+
     def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float, np.ndarray | None]:
         """(p-value, payload or None, detection z, unchecked payload bits) at one alignment."""
         canvas = self.canvas(alignment)
         norm = float(np.sqrt(np.sum(canvas**2)))
         if norm <= 0:
             return 1.0, None, 0.0, None
-        z_detection = float(np.sum(canvas * self.key.detection_noise)) / norm
+        z_detection = self._detection_z(canvas)
         cells = self.key.bit_of_cell.ravel()
         evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
         spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
