@@ -1,6 +1,6 @@
 """Keyed invisible video watermark: a 64-bit payload that survives re-encoding, rescaling, cropping and trimming.
 
-Detection is a one-sided z-test with an exact null distribution; the clip is declared "detected" when
+Detection is a one-sided z-test (p-values uniform on unmarked clips); the clip is declared "detected" when
 its p-value is at most FALSE_POSITIVE_RATE = 1e-6 (the false-positive rate per clip), "inconclusive"
 between 1e-6 and 1e-3, and "not-detected" above. See docs/watermark.md.
 """

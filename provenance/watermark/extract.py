@@ -5,12 +5,12 @@ by its local level; the residuals are summed over frames. The sum is searched fo
 uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half resolution), horizontal flip and
 every shift, then refined per axis at full resolution, to a fraction of a cell.
 
-The decision is a one-sided z-test with an exact null distribution: conditional on the clip, the
-statistic is the inner product of a fixed (filtered, aligned) residual with the key's Gaussian
-detection noise, which is independent of the sync noise that chose the alignment, so z ~ N(0, 1) on any
-unmarked clip. The payload decode adds evidence: an unmarked clip passes the 24 check bits with
-probability 2^-24, so the p-value is 2^-24 * P(Z >= z) when they pass and 2^-24 + (1 - 2^-24) * P(Z >= z)
-when not; on unmarked clips it is uniform on [0, 1]. "detected" needs p <= 1e-6.
+The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
+the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
+with the sync noise only, which is independent of the detection noise, so the search does not bias
+the test. The payload decode adds evidence: an unmarked clip passes the 24 check bits with probability
+2^-24, so the p-value is 2^-24 * P(Z >= z) when they pass and 2^-24 + (1 - 2^-24) * P(Z >= z) when
+not, uniform on [0, 1] for unmarked clips. "detected" needs p <= 1e-6.
 """
 
 from __future__ import annotations
