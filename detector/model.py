@@ -112,6 +112,7 @@ class Detector:
         model_dir.mkdir(parents=True, exist_ok=True)
         card = {**self.card, "calibration": self.calibration.to_dict(), "threshold": self.threshold}
         write_safetensors(self.net_.state_dict(), model_dir / f".{WEIGHTS_NAME}.part")
+        os.chmod(model_dir / f".{WEIGHTS_NAME}.part", 0o644)  # shipped as package data: readable by all
         os.replace(model_dir / f".{WEIGHTS_NAME}.part", model_dir / WEIGHTS_NAME)
         (model_dir / f".{CARD_NAME}.part").write_text(json.dumps(card, indent=2) + "\n")
         os.replace(model_dir / f".{CARD_NAME}.part", model_dir / CARD_NAME)

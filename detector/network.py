@@ -18,12 +18,14 @@ TILE_PX = 64
 RESIDUAL_GAIN = 8.0
 
 
-REPRESENTATIONS = {"residual": 3, "rgb+residual": 6}
+REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1}
+SPECTRUM_POOL = 2  # average 2x2 frequency bins: a steadier power estimate and a quarter of the compute
 
 
 class ResidualNet(torch.nn.Module):
-    """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean),
-    alone or beside the centred colour image."""
+    """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean):
+    the residual itself, beside the centred colour image, or its log power spectrum (upsampling and
+    decoder traces show as peaks and slopes there)."""
 
     def __init__(self, backbone: str, representation: str = "rgb+residual") -> None:
         super().__init__()
@@ -40,8 +42,21 @@ class ResidualNet(torch.nn.Module):
         """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
         local_mean = F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)
         residual = (tiles - local_mean) * RESIDUAL_GAIN
-        inputs = residual if self.representation == "residual" else torch.cat([tiles - 0.5, residual], dim=1)
+        if self.representation == "residual":
+            inputs = residual
+        elif self.representation == "rgb+residual":
+            inputs = torch.cat([tiles - 0.5, residual], dim=1)
+        else:
+            inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
+
+
+def log_spectrum(residual: torch.Tensor) -> torch.Tensor:
+    """Centred log power spectrum of (N, 1, H, W) residuals, pooled and standardised per tile."""
+    power = torch.fft.fftshift(torch.fft.fft2(residual).abs().square(), dim=(-2, -1))
+    spectrum = F.avg_pool2d(torch.log1p(power), SPECTRUM_POOL)
+    mean = spectrum.mean(dim=(-2, -1), keepdim=True)
+    return (spectrum - mean) / spectrum.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
 
 
 def build(

@@ -20,10 +20,10 @@ from provenance.errors import BadInput
 
 WINDOW_SECONDS = 2.0
 TARGET_FPS = 8.0
-FRAME_SIDE_PX = 256
+FRAME_SIDE_PX = 128  # shrinking first averages away the dither a GIF encoder left, before our own palette
 PALETTE_COLOURS = 256
 NORMALISED_CRF = 23
-NORMALISATION_VERSION = "window2s-8fps-256px-octree256-h264crf23"
+NORMALISATION_VERSION = "window2s-8fps-128px-octree256-h264crf23"
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
     """Decode `WINDOW_SECONDS` from `start_s`, resampled to `TARGET_FPS` by nearest earlier frame."""
     targets = start_s + np.arange(round(WINDOW_SECONDS * TARGET_FPS)) / TARGET_FPS
     picked_times: list[float] = []
-    picked: list[np.ndarray] = []
-    previous: tuple[float, np.ndarray] | None = None
+    picked: list = []
+    previous: tuple[float, object] | None = None
     first_time: float | None = None
     index = 0
-    for time_s, frame in media.iter_timed_frames(path, "rgb24"):
+    for time_s, frame in media.iter_timed_video_frames(path):
         first_time = time_s if first_time is None else first_time
         relative = time_s - first_time
         while index < len(targets) and relative > targets[index] + 1e-6 and previous is not None:
@@ -57,7 +57,8 @@ def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
         picked.append(previous[1])
     if not picked:
         raise BadInput(f"{path}: contains no decodable video frames")
-    return Window(np.asarray(picked_times, dtype=np.float64), np.stack(picked))
+    arrays = {id(f): media.frame_to_array(f, "rgb24") for f in picked}  # repeated frames are converted once
+    return Window(np.asarray(picked_times, dtype=np.float64), np.stack([arrays[id(f)] for f in picked]))
 
 
 def fit_square(frames: Frames, side_px: int = FRAME_SIDE_PX) -> Frames:

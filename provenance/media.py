@@ -185,6 +185,20 @@ def iter_timed_frames(
             raise BadInput(f"{path}: contains no decodable video frames")
 
 
+def iter_timed_video_frames(
+    path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Yield (presentation time in seconds, decoded frame) without converting it, for readers that keep
+    only some frames and convert those with `frame_to_array`."""
+    with _open_video(path, limits) as (container, stream):
+        count = 0
+        for frame in _decode(container, stream, path):
+            yield (float(frame.time) if frame.time is not None else count / (_fps(stream) or 1.0)), frame
+            count += 1
+        if count == 0:
+            raise BadInput(f"{path}: contains no decodable video frames")
+
+
 def iter_reference_frames(
     path: str | os.PathLike, pix_fmt: PixelFormat = "gray", limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[np.ndarray]:
