@@ -3,8 +3,9 @@
 The unsigned half: clips from ../shared/data (both labels, spread over the sources), scaled up to 1280x720
 (aspect not kept) and looped to 10 s at 24 fps. The signed half: the same clips stamped by `provenance`
 (watermark, C2PA manifest, ledger row). Built once, cached in bench/.cache/. Each run is the real command
-in its own process tree; its memory is the peak of the tree's summed RSS, sampled every 100 ms. The
-single-worker run is the baseline, in the same invocation.
+in its own process tree; its memory is the peak of the tree's summed RSS, sampled every 100 ms, and its CPU
+time per clip says how much of a throughput change is parallelism and how much is other load on the
+machine. The single-worker run is the baseline, in the same invocation.
 
     .venv/bin/python bench/verify_batch.py [--clips 100] [--seconds 10] [--workers 2]
 """
@@ -16,6 +17,7 @@ import collections
 import csv
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -100,11 +102,18 @@ def tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds used so far by this process's finished descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_verify(home: Path, clips: list[Path], workers: int) -> dict:
     """Run `provenance verify --json --workers N` on every clip; wall time, peak tree RSS and verdicts."""
     command = [str(PROVENANCE), "verify", *map(str, clips), "--json", "--workers", str(workers),
                "--home", str(home), "--trust-anchors", str(home / "ca.pem")]
     peak = 0
+    cpu_before = _children_cpu_s()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -118,6 +127,7 @@ def run_verify(home: Path, clips: list[Path], workers: int) -> dict:
     sampler.start()
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
+    cpu_s = _children_cpu_s() - cpu_before
     done.set()
     sampler.join()
     if process.returncode != 0:
@@ -125,7 +135,8 @@ def run_verify(home: Path, clips: list[Path], workers: int) -> dict:
     reports = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     wrong = sum(report["verdict"] != EXPECTED_VERDICT[Path(report["path"]).parent.name] for report in reports)
     return {"workers": workers, "clips": len(reports), "seconds": seconds, "clips_per_s": len(reports) / seconds,
-            "peak_rss_mib": peak / 2**20, "wrong_verdicts": wrong}
+            "cpu_s_per_clip": cpu_s / len(reports), "peak_rss_mib": peak / 2**20, "wrong_verdicts": wrong,
+            "load_average": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -139,10 +150,12 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     baseline = run_verify(home, clips, 1)
     measured = run_verify(home, clips, args.workers)
-    print(f"{'run':<10} {'workers':>7} {'clips':>5} {'seconds':>8} {'clips/s':>8} {'peak RSS MiB':>12} {'wrong':>5}")
+    print(f"{'run':<10} {'workers':>7} {'clips':>5} {'seconds':>8} {'clips/s':>8} {'CPU s/clip':>10}"
+          f" {'peak RSS MiB':>12} {'wrong':>5} {'load after':>10}")
     for name, row in (("baseline", baseline), ("measured", measured)):
         print(f"{name:<10} {row['workers']:>7} {row['clips']:>5} {row['seconds']:>8.1f} {row['clips_per_s']:>8.2f}"
-              f" {row['peak_rss_mib']:>12.0f} {row['wrong_verdicts']:>5}")
+              f" {row['cpu_s_per_clip']:>10.2f} {row['peak_rss_mib']:>12.0f} {row['wrong_verdicts']:>5}"
+              f" {row['load_average']:>10.1f}")
     speedup = measured["clips_per_s"] / baseline["clips_per_s"]
     memory = measured["peak_rss_mib"] / baseline["peak_rss_mib"]
     print(f"ratio {args.workers} workers / 1 worker: throughput x{speedup:.2f}, peak memory x{memory:.2f}")
