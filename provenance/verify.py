@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provenance import media
-from provenance.errors import BadInput, KeyMissing, ProvenanceError
+from provenance.errors import BadInput, KeyMissing, ModelError, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import C2paEvidence, read_evidence, validate_store
 
@@ -270,6 +270,8 @@ def verify_many(
         finally:
             _worker.close()
         return
+    if detector_dir not in (None, BUILTIN_DETECTOR) and not Path(detector_dir).is_dir():
+        raise ModelError(f"detector model folder {detector_dir} does not exist")
     window = workers * 2  # bounded: never more than this many clips queued at once
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(options, detector_dir)) as pool:
         pending: dict[Future, str] = {}
