@@ -66,8 +66,9 @@ home_option = click.option(
     help="Folder with the signing key, certificate chain, watermark key and ledger "
          "[env PROVENANCE_HOME; default ~/.config/provenance].",
 )
-ledger_option = click.option("--ledger", "ledger_url", metavar="URL",
-                             help="Ledger to use: a SQLite path or postgresql://... [default: HOME/ledger.sqlite].")
+ledger_option = click.option("--ledger", "ledger_url", metavar="URL", envvar="PROVENANCE_LEDGER",
+                             help="Ledger to use: a SQLite path or postgresql://... "
+                                  "[env PROVENANCE_LEDGER; default: HOME/ledger.sqlite].")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 

@@ -92,10 +92,10 @@ class Verifier:
         if self._ledger is None:
             from provenance.ledger import Ledger
 
-            path = self.home / "ledger.sqlite"
-            if self._ledger_url is None and not path.exists():
-                return None
-            self._ledger = Ledger.open(self._ledger_url, home=self.home)
+            url = self._ledger_url or os.environ.get("PROVENANCE_LEDGER")
+            if url is None and not (self.home / "ledger.sqlite").exists():
+                return None  # nothing was ever signed under this home: do not create an empty ledger
+            self._ledger = Ledger.open(url, home=self.home)
         return self._ledger
 
     def verify(self, path: str | os.PathLike) -> Report:
