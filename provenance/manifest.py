@@ -166,6 +166,7 @@ class C2paEvidence:
     ai_generated: bool | None = None
     generator: str | None = None
     signer: str | None = None
+    signer_trusted: bool | None = None
     claim_generator: str | None = None
     created_at: str | None = None
     ingredients: list[dict] = field(default_factory=list)
@@ -260,6 +261,7 @@ def evidence_from_store(store: dict, state: str) -> C2paEvidence:
         ai_generated=bool(ai_actions),
         generator=(agent.get("name") if isinstance(agent, dict) else agent) or generation.get("model"),
         signer=", ".join(filter(None, [signature.get("common_name"), signature.get("issuer")])) or None,
+        signer_trusted=any(item["code"] == "signingCredential.trusted" for item in results.get("success", [])),
         claim_generator=" ".join(filter(None, [claim.get("name"), claim.get("version")])) or None,
         created_at=signature.get("time") or generation.get("created_at"),
         ingredients=[

@@ -187,10 +187,11 @@ def explain(report: Report) -> list[str]:
         recovered = report.ledger["manifest"]
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
             "its hard binding does not match this file (re-encoded), while the watermark (soft binding) does")
-        trust = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
+        signature = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
+        trust = "trusted signer" if recovered["signer_trusted"] else "signer not in the trust anchors"
         lines.append(f"the ledger holds the original manifest: {recovered['generator']} via "
                      f"{recovered['claim_generator']}, signed by {recovered['signer']} at {recovered['created_at']} "
-                     f"({recovered['validation_state']}, {trust}); {binding}")
+                     f"({signature}, {trust}); {binding}")
     if report.detector.get("score") is not None:
         lines.append(f"detector {report.detector['model']}: score {report.detector['score']:.3f} "
                      f"(threshold {report.detector['threshold']:.3f})")
