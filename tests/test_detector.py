@@ -180,3 +180,36 @@ def test_importing_the_package_and_command_does_not_load_torch() -> None:
     code = "import sys, detector, detector.cli; print('torch' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+def test_evaluate_reports_every_condition_and_source_and_draws_roc(trained, clip_folder: Path, tmp_path: Path) -> None:
+    model, _ = trained
+    dataset = detector.load_dataset(clip_folder)
+    report = detector.evaluate(model, dataset, conditions=["clean", "h264-crf28+downscale-50"],
+                               cache_dir=tmp_path / "cache", out_json=tmp_path / "r.json", roc_png=tmp_path / "roc.png")
+    assert set(report["per_distortion"]) == {"clean", "h264-crf28+downscale-50"}
+    assert set(report["per_source"]) == {f"{label}/{label}-source-{i}" for label in ("real", "generated")
+                                         for i in range(2)}
+    clean = report["scores"]["clean"]
+    direct = [model.score(c.path).score for c in dataset.clips]
+    assert [clean[c.path] for c in dataset.clips] == pytest.approx(direct)
+    assert report["per_distortion"]["clean"]["auc"] == pytest.approx(roc_auc_score(dataset.labels, direct))
+    assert json.loads((tmp_path / "r.json").read_text())["model"] == "tiny@1"
+    assert (tmp_path / "roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_resumes_from_its_checkpoint(clip_folder: Path, tmp_path: Path) -> None:
+    dataset = detector.load_dataset(clip_folder)
+    short = detector.TrainConfig(tile_px=32, batch_size=8, max_steps=4, eval_every_steps=2, patience_evals=10,
+                                 augment_variants=0)
+    detector.train(dataset, tmp_path / "model", short, cache_dir=tmp_path / "cache")
+    longer = detector.TrainConfig(**{**short.__dict__, "max_steps": 8})
+    resumed = detector.train(dataset, tmp_path / "model", longer, cache_dir=tmp_path / "cache", resume=True)
+    assert [h["step"] for h in resumed.card["training"]["history"]] == [2, 4, 6, 8]
+
+
+def test_shipped_reference_model_scores_a_clip(clip_folder: Path) -> None:
+    reference = detector.load()
+    result = reference.score(next((clip_folder / "real").rglob("*.mp4")))
+    assert result.model == "provenance-reference-detector@1"
+    assert 0.0 <= result.score <= 1.0 and result.threshold == reference.threshold
