@@ -16,7 +16,7 @@ from detector.distortions import CONDITIONS
 from detector.frames import FrameStore
 from detector.metrics import clip_metrics, format_table, plot_roc
 from detector.model import Detector
-from detector.training import Progress, TrainConfig, _silent, clip_logits, train
+from detector.training import Progress, TrainConfig, clip_logits, no_progress, train
 from provenance.errors import BadInput
 
 LOGO_CONDITIONS = ("clean", "h264-crf28+downscale-50")
@@ -41,7 +41,7 @@ def evaluate(
     cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
     out_json: str | os.PathLike | None = None,
     roc_png: str | os.PathLike | None = None,
-    progress: Progress = _silent,
+    progress: Progress = no_progress,
     workers: int = 1,
 ) -> dict:
     """Metrics of `detector` on `dataset`: per distortion, per source (clean), per generator vs all real."""
@@ -104,7 +104,7 @@ def leave_one_generator_out(
     config: TrainConfig | None = None,
     conditions: Sequence[str] = LOGO_CONDITIONS,
     cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
-    progress: Progress = _silent,
+    progress: Progress = no_progress,
     out_json: str | os.PathLike | None = None,
     roc_png: str | os.PathLike | None = None,
     workers: int = 1,

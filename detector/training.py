@@ -45,7 +45,8 @@ class TrainConfig:
     version: str = "1"
 
 
-def _silent(_label: str, _total: int) -> Callable[[int], None]:
+def no_progress(_label: str, _total: int) -> Callable[[int], None]:
+    """A progress callback factory that shows nothing."""
     return lambda _n: None
 
 
@@ -111,7 +112,7 @@ def train(
     config: TrainConfig = TrainConfig(),
     cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
     resume: bool = False,
-    progress: Progress = _silent,
+    progress: Progress = no_progress,
     store: FrameStore | None = None,
     validation: Dataset | None = None,
     workers: int = 1,
@@ -136,7 +137,7 @@ def train(
     jobs = len(train_set) * len(variants) + len(held_out) * 2
     errors = warm_cache([c.path for c in train_set.clips], variants, store.cache_dir, workers,
                         progress("preparing clips", jobs))
-    errors += warm_cache([c.path for c in held_out.clips], variants[:2], store.cache_dir, workers, _silent("", 0))
+    errors += warm_cache([c.path for c in held_out.clips], variants[:2], store.cache_dir, workers, no_progress("", 0))
     if errors:
         raise BadInput(f"{len(errors)} clip(s) could not be read, first: {errors[0]}")
 
