@@ -120,7 +120,7 @@ def train(
     """Train, early-stop and calibrate a detector on `dataset`; save it (weights + card) into `out_dir`.
 
     validation: held-out clips for early stopping, calibration and the threshold; by default about
-    `validation_fraction` of the sources of each label, split by group.
+    `validation_fraction` of each label's clips, taken as whole groups.
     """
     import torch
 
@@ -134,9 +134,8 @@ def train(
     if len(set(held_out.labels.tolist())) < 2:
         raise BadInput("the held-out split needs real and generated clips; add sources of both labels")
     variants = ["clean", *augment_variants(config.augment_variants)]
-    jobs = len(train_set) * len(variants) + len(held_out) * 2
     errors = warm_cache([c.path for c in train_set.clips], variants, store.cache_dir, workers,
-                        progress("preparing clips", jobs))
+                        progress("preparing clips", len(train_set) * len(variants)))
     errors += warm_cache([c.path for c in held_out.clips], variants[:2], store.cache_dir, workers, no_progress("", 0))
     if errors:
         raise BadInput(f"{len(errors)} clip(s) could not be read, first: {errors[0]}")
