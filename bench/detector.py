@@ -75,7 +75,8 @@ def accuracy(args: argparse.Namespace) -> None:
     dataset = load_dataset(SHARED_DATA / "clips.csv", PAIRS)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    report = leave_one_generator_out(dataset, args.out / "folds", TrainConfig(max_steps=args.steps, representation=args.representation),
+    config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile)
+    report = leave_one_generator_out(dataset, args.out / "folds", config,
                                      out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png",
                                      workers=args.workers)
     print(logo_table(report))
@@ -93,7 +94,9 @@ def main() -> None:
     accuracy_parser = commands.add_parser("accuracy")
     accuracy_parser.add_argument("--steps", type=int, default=400)
     accuracy_parser.add_argument("--workers", type=int, default=2)
-    accuracy_parser.add_argument("--representation", default="rgb+residual", choices=["rgb+residual", "residual"])
+    accuracy_parser.add_argument("--representation", default="rgb+residual",
+                                 choices=["rgb+residual", "residual", "residual-spectrum"])
+    accuracy_parser.add_argument("--tile", type=int, default=64, help="tile side in px (128 = the whole frame)")
     accuracy_parser.add_argument("--out", type=Path, default=CACHE / "logo")
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy}[args.command](args)
