@@ -33,8 +33,8 @@ def _key(path: str, variant: str) -> str:
 def _distortion(path: str, variant: str) -> Callable | None:
     if variant.startswith(AUGMENT_PREFIX):
         seed = int(hashlib.sha256(f"{Path(path).name}|{variant}".encode()).hexdigest()[:12], 16)
-        chain = random_platform_chain(np.random.default_rng(seed))
-        return lambda frames, fps: run(chain, frames, fps)
+        rng = np.random.default_rng(seed)
+        return lambda frames, fps: run(random_platform_chain(rng, min(frames.shape[1:3])), frames, fps)
     chosen = condition(variant)
     return None if chosen.name == "clean" else chosen.apply
 

@@ -14,7 +14,8 @@ from provenance.errors import BadInput
 Frames = np.ndarray
 Distortion = Callable[[Frames, float], Frames]
 
-AUGMENT_VERSION = "attacks-chain-1"
+AUGMENT_VERSION = "attacks-chain-2"
+AUGMENT_MIN_SIDE_PX = 64  # encoders can crash on tiny frames; platforms do not serve them either
 AUGMENT_CODECS = ("h264", "h264", "h265", "vp9")
 AUGMENT_CRF_RANGE = (18, 42)
 AUGMENT_SCALE_RANGE = (0.4, 1.0)
@@ -68,13 +69,17 @@ def condition(name: str) -> Condition:
     return CONDITIONS[name]
 
 
-def random_platform_chain(rng: np.random.Generator) -> attacks.Attack:
-    """A random chain of what platforms do: crop, rescale, blur, noise, colour, then a re-encode."""
+def random_platform_chain(rng: np.random.Generator, short_side_px: int) -> attacks.Attack:
+    """A random chain of what platforms do to frames whose short side is `short_side_px`: crop, rescale,
+    blur, noise, colour, then a re-encode; the short side never goes below `AUGMENT_MIN_SIDE_PX`."""
     chain = []
+    side = float(short_side_px)
     if rng.random() < AUGMENT_STEP_PROBABILITY:
-        chain.append(attacks.crop(rng.uniform(*AUGMENT_CROP_AREA_RANGE), rng.random(), rng.random()))
+        area = max(rng.uniform(*AUGMENT_CROP_AREA_RANGE), min(1.0, (AUGMENT_MIN_SIDE_PX / side) ** 2))
+        chain.append(attacks.crop(area, rng.random(), rng.random()))
+        side *= float(np.sqrt(area))
     if rng.random() < AUGMENT_STEP_PROBABILITY:
-        chain.append(attacks.scale(rng.uniform(*AUGMENT_SCALE_RANGE)))
+        chain.append(attacks.scale(max(rng.uniform(*AUGMENT_SCALE_RANGE), min(1.0, AUGMENT_MIN_SIDE_PX / side))))
     if rng.random() < AUGMENT_STEP_PROBABILITY / 2:
         chain.append(attacks.blur(rng.uniform(*AUGMENT_BLUR_SIGMA_RANGE_PX)))
     if rng.random() < AUGMENT_STEP_PROBABILITY / 2:
