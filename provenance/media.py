@@ -19,6 +19,7 @@ FrameFn = Callable[[np.ndarray, int], np.ndarray]
 
 SIGNABLE_CONTAINERS = {"mp4", "mov"}
 NEUTRAL_CHROMA = 128
+X265_LOOKAHEAD_MIN_PX = 128
 PLANAR_8BIT_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
 ENCODERS = {"h264": "libx264", "h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9"}
 
@@ -294,7 +295,10 @@ class VideoWriter:
         else:
             options["preset"] = preset
         if ENCODERS[codec] == "libx265":
-            options["x265-params"] = "log-level=error"
+            # libx265's lookahead corrupts the heap on frames under ~64 px on a side (a native crash, not an
+            # error), so small frames are encoded without lookahead and B-frames.
+            small = min(self.width, self.height) < X265_LOOKAHEAD_MIN_PX
+            options["x265-params"] = "log-level=error" + (":rc-lookahead=0:bframes=0" if small else "")
             self._stream.codec_context.codec_tag = "hvc1"
         self._stream.options = options
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -110,3 +112,18 @@ def test_zero_frame_clip_is_a_clear_error(tmp_path: Path) -> None:
         out.start_encoding()
     with pytest.raises(BadInput, match=r"no decodable video frames|no video stream"):
         list(media.iter_frames(path))
+
+
+def test_small_h265_frames_encode_without_crashing(tmp_path: Path) -> None:
+    """libx265's lookahead corrupts memory on frames under ~64 px; run in a child so a crash fails the test."""
+    script = (
+        "import sys, numpy as np\n"
+        "from provenance import media\n"
+        "rng = np.random.default_rng(0)\n"
+        "for i in range(30):\n"
+        "    frames = [rng.integers(0, 255, (66, 40, 3), dtype=np.uint8) for _ in range(5)]\n"
+        "    media.write_video(sys.argv[1], frames, fps=8, codec='h265', crf=30, preset='veryfast')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "small.mp4")], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+    assert media.probe(tmp_path / "small.mp4").codec == "hevc"
