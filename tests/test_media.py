@@ -120,8 +120,8 @@ def test_small_h265_frames_encode_without_crashing(tmp_path: Path) -> None:
         "import sys, numpy as np\n"
         "from provenance import media\n"
         "rng = np.random.default_rng(0)\n"
-        "for i in range(30):\n"
-        "    frames = [rng.integers(0, 255, (66, 40, 3), dtype=np.uint8) for _ in range(5)]\n"
+        "for height, width in [(66, 40), (64, 40), (66, 38)] * 20:\n"
+        "    frames = [rng.integers(0, 255, (height, width, 3), dtype=np.uint8) for _ in range(5)]\n"
         "    media.write_video(sys.argv[1], frames, fps=8, codec='h265', crf=30, preset='veryfast')\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "small.mp4")], capture_output=True, timeout=300)
