@@ -14,7 +14,6 @@ import numpy as np
 from generator.backends import Backend, ClipSpec, create_backend
 from generator.backends.base import MAX_FPS
 from generator.fill import FlowInterpolator, nominal_interval_s, retime
-from generator.parent_mark import ParentMark
 from provenance import media
 from provenance.errors import BadInput
 from provenance.signing import Generation, Ingredient, SignResult, Stamper
@@ -111,9 +110,9 @@ class Generator:
 
     def _extended(self, clip: str | os.PathLike, spec: ClipSpec, prompt: str, seed: int) -> Iterator[np.ndarray]:
         context: collections.deque[np.ndarray] = collections.deque(maxlen=self.backend.context_frames)
-        parent = ParentMark(self.stamper, clip)
+        parent = self.stamper.existing_mark(clip)
         for frame in media.iter_frames(clip):
-            frame = parent.remove(frame)
+            frame = parent.remove_rgb(frame) if parent else frame
             context.append(frame)
             yield frame
         for frame in self.backend.extend(list(context), prompt, spec, seed):
@@ -135,8 +134,8 @@ class Generator:
         target_fps = fps or source_fps
         if not 1 <= target_fps <= MAX_FPS:
             raise BadInput(f"frame rate {target_fps} is outside 1 .. {MAX_FPS}")
-        parent = ParentMark(self.stamper, clip)
-        unmarked = ((time_s, parent.remove(frame)) for time_s, frame in media.iter_timed_frames(clip))
+        parent = self.stamper.existing_mark(clip)
+        unmarked = ((t, parent.remove_rgb(frame) if parent else frame) for t, frame in media.iter_timed_frames(clip))
         frames = retime(unmarked, target_fps, interpolate)
         parameters = {"fps": round(target_fps, 4), "source_fps": round(source_fps, 4), "source_frames": len(times),
                       "method": "model" if use_model else "optical-flow"}

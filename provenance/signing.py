@@ -101,7 +101,10 @@ class Stamper:
         ingredients: Sequence[Ingredient] = (),
         progress: Callable[[int], None] | None = None,
     ) -> SignResult:
-        """Stamp an existing clip into `dst`; a clip that already carries a manifest becomes its parent."""
+        """Stamp an existing clip into `dst`; a clip that already carries a manifest becomes its parent.
+
+        Our own earlier watermark on the clip is replaced by the new one, so a stripped copy still reads.
+        """
         src, dst = Path(src), self._check_dst(dst, [src, *(i.path for i in ingredients)])
         info = media.probe(src)
         if not self.watermark and not info.signable:
@@ -114,12 +117,23 @@ class Stamper:
         with self._workdir(dst) as work:
             if self.watermark:
                 marked = work / f"marked{dst.suffix}"
-                from provenance.watermark import watermark_clip
+                embedder, existing = self._embedder(payload), self.existing_mark(src)
 
-                frames = watermark_clip(src, marked, self._key, payload, self.strength, crf=self.crf, progress=progress)
+                def restamp(frame: np.ndarray, index: int) -> np.ndarray:
+                    return embedder.embed_yuv420p(existing.remove_yuv420p(frame) if existing else frame, index)
+
+                frames = media.transcode(src, marked, restamp, pix_fmt="yuv420p", crf=self.crf, progress=progress)
             else:
                 marked, frames = src, info.frame_count
             return self._finish(marked, dst, work, generation, ingredients, payload, frames)
+
+    def existing_mark(self, clip: str | os.PathLike):
+        """Our mark already on `clip` (to take out before stamping it again), or None."""
+        if not self.watermark:
+            return None
+        from provenance.watermark.remove import ExistingMark
+
+        return ExistingMark.find(clip, self._key, self.strength)
 
     def sign_frames(
         self,

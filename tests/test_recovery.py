@@ -81,3 +81,15 @@ def test_ledger_lists_and_shows_the_credential(stamped, home: Path) -> None:
     assert shown["model"] == "video-model-3" and shown["sha256"] == signing["sha256"]
     missing = run("ledger", "show", "00" * 8, home=home)
     assert missing.exit_code == 1 and "no credential" in missing.stderr
+
+
+def test_restamping_replaces_our_earlier_mark(stamped, home: Path, tmp_path: Path) -> None:
+    signed, first = stamped
+    again = tmp_path / "restamped.mp4"
+    result = run("sign", signed, "-o", again, "--model", "editor-2", "--json", home=home)
+    second = json.loads(result.stdout)
+    assert second["payload"] != first["payload"]
+    platform = attacks.compose(attacks.scale(0.5), attacks.crop(0.8))
+    [report] = run_json("verify", _reupload(again, tmp_path / "copy.mp4", platform, crf=30), home=home)
+    assert report["watermark"]["payload"] == second["payload"]
+    assert report["ledger"]["found"] and report["ledger"]["manifest"]["generator"] == "editor-2"

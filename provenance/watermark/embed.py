@@ -74,10 +74,14 @@ class Embedder:
         out[:height] = self.embed_luma(frame[:height], index)
         return out
 
+    def rgb_delta(self, frame: np.ndarray) -> np.ndarray:
+        """The change (float32, code values) this embedder adds to each channel of an RGB frame."""
+        return self.delta(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+
     def embed_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark an RGB frame (H, W, 3) uint8 by shifting all three channels equally (a luma change)."""
         _check_frame(frame, 3)
-        delta = self.delta(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+        delta = self.rgb_delta(frame)
         return _add_clipped(frame, cv2.merge([delta, delta, delta]))
 
 
