@@ -24,7 +24,7 @@ from provenance.errors import BadInput, ProvenanceError
 from provenance.ledger import Ledger
 from provenance.verify import verify
 
-SIZE = "160x120"
+SIZE = "320x240"
 SECONDS = "1"
 GENERATOR_SOURCE = Path(__file__).resolve().parents[1] / "generator"
 
