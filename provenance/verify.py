@@ -175,10 +175,11 @@ def explain(report: Report) -> list[str]:
         lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
     wm = report.watermark
     if wm.get("detected"):
-        payload = f"payload {wm['payload']}" if wm["payload"] else "too damaged to read its payload"
-        lines.append(f"our watermark is present ({payload}): p-value {wm['p_value']:.2e} over {wm['frames']} frames")
+        lines.append(f"our watermark is present (payload {wm['payload']}): p-value {wm['p_value']:.2e} "
+                     f"over {wm['frames']} frames")
     elif wm.get("state") == "inconclusive":
-        lines.append(f"weak traces of our watermark (p-value {wm['p_value']:.2e}): not enough to decide")
+        lines.append(f"traces of our watermark (p-value {wm['p_value']:.2e}) but no readable payload: "
+                     "not enough to decide")
     elif wm.get("state") == "not-checked":
         lines.append("watermark not checked (no watermark key under the home folder)")
     else:

@@ -263,8 +263,14 @@ def _coarse_scales() -> list[float]:
     return [(1 - COARSE_SCALE_STEP) ** i for i in range(count)]
 
 
-def _state(p_value: float) -> str:
-    if p_value <= FALSE_POSITIVE_RATE:
+def _state(p_value: float, payload: Payload | None) -> str:
+    """`detected` needs a payload that passes its keyed check bits as well as a small p-value.
+
+    The check bits alone bound the false-positive rate by 2^-24 whatever the distribution of the
+    detection statistic on unusual content (very smooth frames have a heavier tail than Gaussian),
+    so strong detection evidence without a readable payload is only `inconclusive`.
+    """
+    if p_value <= FALSE_POSITIVE_RATE and payload is not None:
         return "detected"
     return "inconclusive" if p_value <= INCONCLUSIVE_P else "not-detected"
 
@@ -294,7 +300,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
         norm = float(np.sqrt(np.sum(canvas**2)) * np.sqrt(np.mean(expected**2)))
         per_frame.append(float(np.sum(canvas * expected)) / norm if norm > 0 else 0.0)
     return Detection(
-        state=_state(p_value), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
+        state=_state(p_value, payload), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
         z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits,
         alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
     )
