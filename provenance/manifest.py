@@ -206,8 +206,11 @@ def read_evidence(path: str | os.PathLike, trust_anchors: bytes | None = None) -
     except c2pa.C2paError.ManifestNotFound:
         return C2paEvidence(present=False)
     except c2pa.C2paError as exc:
-        # Anything but "not found" on a file with a manifest means it was altered (notes/c2pa.md).
-        return C2paEvidence(present=_has_manifest_box(path), validation_state="Invalid", error=str(exc))
+        # Anything but "not found" on a file with a manifest means it was altered (notes/c2pa.md);
+        # on a file without one (not ISO BMFF, no C2PA box) it only says the file is not for C2PA.
+        if not _has_manifest_box(path):
+            return C2paEvidence(present=False)
+        return C2paEvidence(present=True, validation_state="Invalid", error=str(exc))
     return evidence_from_store(store, state)
 
 

@@ -177,3 +177,15 @@ def test_sign_frames_stamps_frames_from_memory(home: Path, tmp_path: Path) -> No
     plain_luma = next(media.iter_frames(plain, "gray")).astype(float)
     psnr_db = 10 * np.log10(255**2 / np.mean((stamped_luma - plain_luma) ** 2))
     assert psnr_db > 38
+
+
+def test_a_damaged_manifest_is_tampered(signed_plain: Path, home: Path, tmp_path: Path) -> None:
+    offset, size = _box_offsets(signed_plain)[b"uuid"]
+    data = bytearray(signed_plain.read_bytes())
+    for position in range(offset + 64, offset + size, 97):  # damage bytes all through the manifest store
+        data[position] ^= 0x5A
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    [report] = run_json("verify", damaged, home=home)
+    assert report["verdict"] == "tampered" and report["c2pa"]["present"]
+    assert report["c2pa"]["validation_state"] == "Invalid"
