@@ -92,11 +92,12 @@ def main() -> None:
     speed_parser.add_argument("--model", type=Path, default=None)
     speed_parser.add_argument("--threads", type=int, default=1)
     accuracy_parser = commands.add_parser("accuracy")
-    accuracy_parser.add_argument("--steps", type=int, default=400)
+    accuracy_parser.add_argument("--steps", type=int, default=TrainConfig.max_steps)
     accuracy_parser.add_argument("--workers", type=int, default=2)
-    accuracy_parser.add_argument("--representation", default="rgb+residual",
-                                 choices=["rgb+residual", "residual", "residual-spectrum"])
-    accuracy_parser.add_argument("--tile", type=int, default=64, help="tile side in px (128 = the whole frame)")
+    accuracy_parser.add_argument("--representation", default=TrainConfig.representation,
+                                 choices=["residual+statistics", "rgb+residual", "residual", "residual-spectrum"])
+    accuracy_parser.add_argument("--tile", type=int, default=TrainConfig.tile_px,
+                                 help="tile side in px (128 = the whole frame)")
     accuracy_parser.add_argument("--out", type=Path, default=CACHE / "logo")
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy}[args.command](args)

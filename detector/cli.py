@@ -70,13 +70,13 @@ def detector() -> None:
 @click.option("--backbone", default="regnetx_002", show_default=True, help="Any timm model name (built from scratch).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
-@click.option("--steps", type=click.IntRange(1), default=600, show_default=True, help="Maximum training steps.")
+@click.option("--steps", type=click.IntRange(1), default=300, show_default=True, help="Maximum training steps.")
 @click.option("--batch-size", type=click.IntRange(2), default=32, show_default=True, help="Tiles per step.")
-@click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=64, show_default=True,
+@click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=128, show_default=True,
               help="Tile side in pixels.")
-@click.option("--eval-every", type=click.IntRange(1), default=100, show_default=True,
+@click.option("--eval-every", type=click.IntRange(1), default=25, show_default=True,
               help="Steps between held-out checks (early stopping).")
-@click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
+@click.option("--patience", type=click.IntRange(1), default=4, show_default=True,
               help="Held-out checks without improvement before stopping.")
 @click.option("--augment", type=click.IntRange(0, 16), default=2, show_default=True,
               help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
@@ -114,7 +114,7 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 @click.option("--leave-one-generator-out", "logo_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Instead of evaluating one model, train one per held-out generator (and the statistics "
                    "baseline) in this folder and report both.")
-@click.option("--steps", type=click.IntRange(1), default=400, show_default=True,
+@click.option("--steps", type=click.IntRange(1), default=300, show_default=True,
               help="Training steps per fold (with --leave-one-generator-out).")
 @pair_option
 @cache_option

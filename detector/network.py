@@ -18,25 +18,34 @@ TILE_PX = 64
 RESIDUAL_GAIN = 8.0
 
 
-REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1}
+REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1, "residual+statistics": 3}
 SPECTRUM_POOL = 2  # average 2x2 frequency bins: a steadier power estimate and a quarter of the compute
+RING_BINS = 16
+STATISTICS = RING_BINS + 6  # radial residual spectrum, then colour means and spreads
+BACKBONE_DROPOUT = 0.5
 
 
 class ResidualNet(torch.nn.Module):
     """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean):
     the residual itself, beside the centred colour image, or its log power spectrum (upsampling and
-    decoder traces show as peaks and slopes there)."""
+    decoder traces show as peaks and slopes there); `residual+statistics` joins the backbone's features of the
+    residual with fixed statistics (radial residual spectrum, colour means and spreads) in one linear head."""
 
     def __init__(self, backbone: str, representation: str = "rgb+residual") -> None:
         super().__init__()
         if representation not in REPRESENTATIONS:
             raise ModelError(f"unknown input representation {representation!r}; known: {sorted(REPRESENTATIONS)}")
         self.representation = representation
+        hybrid = representation == "residual+statistics"
         try:
             self.backbone = timm.create_model(
-                backbone, pretrained=False, num_classes=1, in_chans=REPRESENTATIONS[representation])
+                backbone, pretrained=False, num_classes=0 if hybrid else 1, in_chans=REPRESENTATIONS[representation])
         except (RuntimeError, ValueError, TypeError) as exc:
             raise ModelError(f"cannot build timm backbone {backbone!r}: {exc}") from None
+        if hybrid:
+            self.statistics_norm = torch.nn.BatchNorm1d(STATISTICS)
+            self.dropout = torch.nn.Dropout(BACKBONE_DROPOUT)
+            self.head = torch.nn.Linear(self.backbone.num_features + STATISTICS, 1)
 
     def forward(self, tiles: torch.Tensor) -> torch.Tensor:
         """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
@@ -46,9 +55,25 @@ class ResidualNet(torch.nn.Module):
             inputs = residual
         elif self.representation == "rgb+residual":
             inputs = torch.cat([tiles - 0.5, residual], dim=1)
+        elif self.representation == "residual+statistics":
+            colour = [tiles.mean(dim=(2, 3)), tiles.std(dim=(2, 3))]
+            statistics = torch.cat([ring_spectrum(residual.mean(dim=1)), *colour], dim=1)
+            features = torch.cat([self.dropout(self.backbone(residual)), self.statistics_norm(statistics)], dim=1)
+            return self.head(features).squeeze(1)
         else:
             inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
+
+
+def ring_spectrum(residual: torch.Tensor, bins: int = RING_BINS) -> torch.Tensor:
+    """Log power of (N, H, W) residuals averaged in `bins` radial frequency rings: (N, bins)."""
+    height, width = residual.shape[-2:]
+    power = torch.fft.fftshift(torch.fft.fft2(residual).abs().square(), dim=(-2, -1)).reshape(len(residual), -1)
+    yy, xx = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    radius = torch.hypot(yy - height / 2, xx - width / 2) / (min(height, width) / 2)
+    ring = (radius * bins).long().clamp_max(bins - 1).reshape(-1)
+    members = F.one_hot(ring, bins).to(power.dtype)
+    return torch.log1p(power @ (members / members.sum(dim=0)))
 
 
 def log_spectrum(residual: torch.Tensor) -> torch.Tensor:

@@ -29,16 +29,16 @@ class TrainConfig:
 
     backbone: str = "regnetx_002"
     weights: str | None = None
-    tile_px: int = 64
-    representation: str = "rgb+residual"
+    tile_px: int = 128
+    representation: str = "residual+statistics"
     batch_size: int = 32
-    max_steps: int = 600
-    eval_every_steps: int = 100
-    patience_evals: int = 3
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
+    max_steps: int = 300
+    eval_every_steps: int = 25
+    patience_evals: int = 4
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.05
     augment_variants: int = 2
-    validation_fraction: float = 0.25
+    validation_fraction: float = 0.15
     seed: int = 0
     torch_threads: int = 1  # one thread is several times faster than two on a shared, busy machine
     name: str = "detector"
