@@ -242,6 +242,19 @@ class Ledger:
 
     # -- shared logic ------------------------------------------------------------------------------------------
 
+    @classmethod
+    def _configured(cls, connection: Any, where: str, timeout_s: float, settings: list[tuple[str, tuple]]) -> Ledger:
+        """A ledger over a new connection once its session `settings` ran; the connection is closed if they fail."""
+        ledger = cls(connection, where, timeout_s)
+        try:
+            with ledger._errors():
+                for sql, params in settings:
+                    ledger._execute(sql, params)
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
@@ -394,15 +407,8 @@ class SQLiteLedger(Ledger):
             connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open ledger {path}: {exc}") from None
-        ledger = cls(connection, str(path), timeout_s)
-        try:
-            with ledger._errors():
-                ledger._execute("PRAGMA journal_mode = WAL")
-                ledger._execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            ledger.close()
-            raise
-        return ledger
+        return cls._configured(connection, str(path), timeout_s,
+                               [("PRAGMA journal_mode = WAL", ()), ("PRAGMA synchronous = FULL", ())])
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -478,14 +484,9 @@ class PostgresLedger(Ledger):
             connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
             raise LedgerError(f"cannot connect to ledger {where}: {_first_line(exc)}") from None
-        ledger = cls(connection, where, timeout_s)
-        try:
-            with ledger._errors():
-                connection.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(timeout_s * 1000)}ms",))
-        except BaseException:
-            ledger.close()
-            raise
-        return ledger
+        lock_timeout = f"{round(timeout_s * 1000)}ms"
+        return cls._configured(connection, where, timeout_s,
+                               [("SELECT set_config('lock_timeout', ?, false)", (lock_timeout,))])
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
