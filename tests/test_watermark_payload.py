@@ -11,7 +11,11 @@ from provenance.watermark.payload import (
     CODED_BITS,
     CORRECTABLE_ERRORS,
     CRC_BITS,
+    LIST_PATHS,
     PAYLOAD_BITS,
+    checked_payload,
+    conv_encode,
+    decode_candidates,
     decode_payload,
     encode_payload,
 )
@@ -62,6 +66,26 @@ def test_soft_decoding_reads_noisy_words(check_mask: np.ndarray) -> None:
     payloads = [Payload.random() for _ in range(30)]
     decoded = [decode_payload(_soft(p, check_mask) + rng.normal(0, 0.8, CODED_BITS), check_mask) for p in payloads]
     assert decoded == payloads
+
+
+def test_list_decoding_reads_words_that_the_single_best_path_misses(check_mask: np.ndarray) -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    read = {1: 0, LIST_PATHS: 0}
+    for _ in range(60):
+        payload = Payload.random()
+        soft = _soft(payload, check_mask) + rng.normal(0, 1.25, CODED_BITS)
+        for paths in read:
+            read[paths] += checked_payload(decode_candidates(soft, paths), check_mask) == payload
+    assert read[LIST_PATHS] > read[1] + 5
+
+
+def test_list_candidates_are_distinct_and_ordered_best_first(check_mask: np.ndarray) -> None:
+    soft = _soft(Payload.random(), check_mask) + np.random.default_rng(RNG_SEED).normal(0, 1.5, CODED_BITS)
+    candidates = decode_candidates(soft, LIST_PATHS)
+    assert len({c.tobytes() for c in candidates}) == LIST_PATHS
+    assert np.array_equal(candidates[0], decode_candidates(soft, 1)[0])
+    metrics = [float((2.0 * conv_encode(c) - 1.0) @ soft) for c in candidates]
+    assert metrics == sorted(metrics, reverse=True)
 
 
 def test_noise_never_decodes_to_a_payload(check_mask: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from provenance.files import atomic_output
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
-MARK_RMS_LEVELS = 1.6  # RMS luma change at strength 1.0, in 8-bit code values
+MARK_RMS_LEVELS = 1.7  # RMS luma change at strength 1.0, in 8-bit code values
 MASK_SCALE_PX = 4  # the texture mask is measured at 1/4 of the frame's size
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)

@@ -36,16 +36,17 @@ from provenance.watermark.pattern import (
 from provenance.watermark.payload import (
     CODED_BITS,
     CRC_BITS,
+    LIST_PATHS,
     PAYLOAD_BITS,
     Payload,
     checked_payload,
-    decode_info,
+    decode_candidates,
     encode_payload,
 )
 
 FALSE_POSITIVE_RATE = 1e-6  # per clip: p-value at or below this means "detected"
 INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
-CHECK_PASS_PROBABILITY = 2.0**-CRC_BITS  # chance that an unmarked clip's decode passes the check bits
+CHECK_PASS_PROBABILITY = LIST_PATHS * 2.0**-CRC_BITS  # chance that one of an unmarked clip's candidates passes
 MIN_VISIBLE_FRACTION = 0.68  # smallest crop searched, as a fraction of each side
 COARSE_SCALE_STEP = 0.012  # relative step of the uniform-scale search
 FINE_SCALE_STEPS = (-0.004, 0.0, 0.004)  # per-axis refinement around the coarse best
@@ -61,6 +62,7 @@ LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames on
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
 LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound
+WHITENING_WINDOW_BINS = 9  # the summed residual's power spectrum is averaged over this many bins per side
 
 
 @dataclass
@@ -132,6 +134,22 @@ def content_residual(grid: np.ndarray) -> np.ndarray:
     residual = grid - cv2.GaussianBlur(grid, (0, 0), HIGH_PASS_SIGMA_CELLS)
     level = np.sqrt(np.maximum(cv2.blur(residual * residual, (LOCAL_LEVEL_CELLS, LOCAL_LEVEL_CELLS)), 0.0))
     return residual / (level + LOCAL_LEVEL_FLOOR)
+
+
+def whitening_gain(grid: np.ndarray) -> np.ndarray:
+    """FFT-domain gain that flattens a grid's own spectrum (1 / its locally averaged magnitude).
+
+    What is left of the content after the high-pass still has a coloured, often directional spectrum;
+    dividing it out lets every frequency of the mark count by its own signal-to-content ratio.
+    """
+    power = np.fft.fftshift(np.abs(np.fft.fft2(grid)) ** 2).astype(np.float32)
+    window = (WHITENING_WINDOW_BINS, WHITENING_WINDOW_BINS)
+    smoothed = np.fft.ifftshift(cv2.blur(power, window, borderType=cv2.BORDER_REFLECT)).astype(np.float64)
+    return 1.0 / np.sqrt(smoothed + 1e-9 * max(float(smoothed.mean()), 1e-30))
+
+
+def _whitened(grid: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    return np.real(np.fft.ifft2(np.fft.fft2(grid) * gain))
 
 
 def _filtered(grid: np.ndarray, gain: np.ndarray) -> np.ndarray:
@@ -241,14 +259,14 @@ class _Analysis:
         cells = self.key.bit_of_cell.ravel()
         evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
         spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
-        info = decode_info(evidence / np.maximum(spread, 1e-12))
-        payload = checked_payload(info, self.key.check_mask)
+        candidates = decode_candidates(evidence / np.maximum(spread, 1e-12))
+        payload = checked_payload(candidates, self.key.check_mask)
         p_detection = float(ndtr(-z_detection))
         if payload is not None:
             p_value = CHECK_PASS_PROBABILITY * p_detection
         else:
             p_value = CHECK_PASS_PROBABILITY + (1 - CHECK_PASS_PROBABILITY) * p_detection
-        return p_value, payload, z_detection, info[:PAYLOAD_BITS]
+        return p_value, payload, z_detection, candidates[0][:PAYLOAD_BITS]
 
 
 def _subcell(profile: np.ndarray, index: int) -> float:
@@ -289,14 +307,16 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
     """Align, test and decode the summed residuals; the p-value is divided by `p_weight` (its share of alpha)."""
     if sums.frames == 0:
         raise BadInput("no frames to extract a watermark from")
-    analysis = _Analysis(key, sums.total())
+    total = sums.total()
+    whitening = whitening_gain(total)
+    analysis = _Analysis(key, _whitened(total, whitening))
     alignment = analysis.best_alignment()
     p_value, payload, z_detection, raw_bits = analysis.test(alignment)
     p_value = min(1.0, p_value / p_weight)
     expected = _expected_noise(key, payload)
     per_frame = []
     for group in sums.groups:
-        canvas = analysis.canvas(alignment, group)
+        canvas = analysis.canvas(alignment, _whitened(group, whitening))
         norm = float(np.sqrt(np.sum(canvas**2)) * np.sqrt(np.mean(expected**2)))
         per_frame.append(float(np.sum(canvas * expected)) / norm if norm > 0 else 0.0)
     return Detection(

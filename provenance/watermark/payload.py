@@ -26,6 +26,7 @@ INFO_BITS = PAYLOAD_BITS + CRC_BITS
 CODED_BITS = (INFO_BITS + TAIL_BITS) * len(GENERATORS_OCTAL)
 CORRECTABLE_ERRORS = 7  # (free distance 15 - 1) / 2
 STATES = 1 << (CONSTRAINT_LENGTH - 1)
+LIST_PATHS = 8  # candidate words tried against the check bits; a random word passes one with chance 8 * 2^-24
 
 
 @dataclass(frozen=True)
@@ -106,34 +107,41 @@ def conv_encode(info_bits: np.ndarray) -> np.ndarray:
     return np.concatenate(coded)
 
 
-def viterbi_decode(soft: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood info bits for soft coded values (positive means bit 1, magnitude = confidence)."""
+def list_viterbi_decode(soft: np.ndarray, paths: int) -> list[np.ndarray]:
+    """The `paths` most likely info-bit sequences for soft coded values, best first (parallel list Viterbi).
+
+    Positive soft values mean bit 1, their magnitude the confidence; with `paths=1` this is plain
+    maximum-likelihood Viterbi decoding.
+    """
     rate = len(GENERATORS_OCTAL)
     steps = len(soft) // rate
     signs = 2.0 * _OUTPUTS.astype(np.float64) - 1.0  # (STATES, 2, rate)
-    metric = np.full(STATES, -np.inf)
-    metric[0] = 0.0
+    metric = np.full((STATES, paths), -np.inf)  # the best `paths` path metrics ending in each state
+    metric[0, 0] = 0.0
     states = np.arange(STATES)
-    history = np.zeros((steps, STATES), dtype=np.int64)  # best predecessor per (step, next state)
+    # Two predecessors lead to each next state; they differ in their lowest bit (the "slot").
+    came_from = np.zeros((steps, STATES, paths), dtype=np.int64)  # flat index: (slot * paths + rank)
     for step in range(steps):
         branch = signs @ soft[step * rate : (step + 1) * rate]  # (STATES, 2)
-        candidates = np.full((STATES, 2), -np.inf)  # (next state, which predecessor)
-        predecessors = np.zeros((STATES, 2), dtype=np.int64)
+        candidates = np.full((STATES, 2, paths), -np.inf)
         for bit in (0, 1):
-            nxt = _next_state(states, bit)
-            # Two predecessors lead to each next state; they differ in their lowest bit.
-            slot = states & 1
-            candidates[nxt, slot] = metric + branch[:, bit]
-            predecessors[nxt, slot] = states
-        choice = np.argmax(candidates, axis=1)
-        metric = candidates[states, choice]
-        history[step] = predecessors[states, choice]
-    state = 0  # terminated: the tail bits return the encoder to state 0
-    bits = np.zeros(steps, dtype=np.uint8)
-    for step in range(steps - 1, -1, -1):
-        bits[step] = state >> (CONSTRAINT_LENGTH - 2)
-        state = history[step, state]
-    return bits[: steps - TAIL_BITS]
+            candidates[_next_state(states, bit), states & 1] = metric + branch[:, bit, None]
+        flat = candidates.reshape(STATES, 2 * paths)
+        order = np.argsort(-flat, axis=1, kind="stable")[:, :paths]
+        metric = np.take_along_axis(flat, order, axis=1)
+        came_from[step] = order
+    decoded = []
+    for rank in range(paths):
+        if not np.isfinite(metric[0, rank]):
+            break
+        state, position = 0, rank  # terminated: the tail bits return the encoder to state 0
+        bits = np.zeros(steps, dtype=np.uint8)
+        for step in range(steps - 1, -1, -1):
+            bits[step] = state >> (CONSTRAINT_LENGTH - 2)
+            slot, position = divmod(int(came_from[step, state, position]), paths)
+            state = ((state << 1) & (STATES - 1)) | slot
+        decoded.append(bits[: steps - TAIL_BITS])
+    return decoded
 
 
 def encode_payload(payload: Payload, scrambler: np.ndarray) -> np.ndarray:
@@ -142,21 +150,22 @@ def encode_payload(payload: Payload, scrambler: np.ndarray) -> np.ndarray:
     return conv_encode(info)
 
 
-def decode_info(soft: np.ndarray) -> np.ndarray:
-    """The decoder's best guess at the info bits (payload then masked check bits), before any check."""
-    return viterbi_decode(np.asarray(soft, dtype=np.float64))
+def decode_candidates(soft: np.ndarray, paths: int = LIST_PATHS) -> list[np.ndarray]:
+    """The decoder's best guesses at the info bits (payload then masked check bits), best first."""
+    return list_viterbi_decode(np.asarray(soft, dtype=np.float64), paths)
 
 
-def checked_payload(info: np.ndarray, scrambler: np.ndarray) -> Payload | None:
-    """The payload in decoded info bits if they pass their check bits, else None."""
-    data, check = info[:PAYLOAD_BITS], info[PAYLOAD_BITS:]
-    if not np.array_equal(crc24(data) ^ scrambler, check):
-        return None
-    return Payload.from_bits(data)
+def checked_payload(candidates: list[np.ndarray], scrambler: np.ndarray) -> Payload | None:
+    """The payload of the first candidate that passes its check bits, else None."""
+    for info in candidates:
+        data, check = info[:PAYLOAD_BITS], info[PAYLOAD_BITS:]
+        if np.array_equal(crc24(data) ^ scrambler, check):
+            return Payload.from_bits(data)
+    return None
 
 
 def decode_payload(soft: np.ndarray, scrambler: np.ndarray) -> Payload | None:
     """The payload if the soft values decode to a word that passes its check bits, else None."""
     if not np.any(soft):
         return None
-    return checked_payload(decode_info(soft), scrambler)
+    return checked_payload(decode_candidates(soft), scrambler)
