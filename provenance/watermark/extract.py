@@ -1,16 +1,16 @@
 """Extraction: frame residuals summed on the grid, re-aligned by the sync field, then a test and a decode.
 
 Each frame is resized to the 256x256 grid (whatever its size or aspect ratio), high-passed and divided
-by its local level; the residuals are summed over frames. The sum is searched for the sync field over
+by its local level; the residuals are summed over frames and the sum's spectrum is whitened. It is searched for the sync field over
 uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half resolution), horizontal flip and
 every shift, then refined per axis at full resolution, to a fraction of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
 with the sync noise only, which is independent of the detection noise, so the search does not bias
-the test. The payload decode adds evidence: an unmarked clip passes the 24 check bits with probability
-2^-24, so the p-value is 2^-24 * P(Z >= z) when they pass and 2^-24 + (1 - 2^-24) * P(Z >= z) when
-not, uniform on [0, 1] for unmarked clips. "detected" needs p <= 1e-6.
+the test. The payload decode adds evidence: one of an unmarked clip's 8 candidate words passes the 24
+check bits with probability at most q = 8 * 2^-24, so the p-value is q * P(Z >= z) when one passes and
+q + (1 - q) * P(Z >= z) when none does. "detected" needs p <= 1e-6.
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ def _coarse_scales() -> list[float]:
 def _state(p_value: float, payload: Payload | None) -> str:
     """`detected` needs a payload that passes its keyed check bits as well as a small p-value.
 
-    The check bits alone bound the false-positive rate by 2^-24 whatever the distribution of the
+    The check bits alone bound the false-positive rate by 8 * 2^-24 whatever the distribution of the
     detection statistic on unusual content (very smooth frames have a heavier tail than Gaussian),
     so strong detection evidence without a readable payload is only `inconclusive`.
     """

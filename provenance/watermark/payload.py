@@ -1,9 +1,10 @@
 """The watermark's message: a 64-bit payload, CRC-24 check bits, and a rate-1/3 convolutional code.
 
 The code (constraint length 7, generators 133/171/165 octal, free distance 15) is terminated with six
-zero tail bits and decoded by soft-decision Viterbi, so any 7 flipped coded bits are corrected and
-weaker soft evidence is used rather than thrown away. The 24 check bits, XOR-ed with a keyed mask, make
-a failed decode report "no payload" instead of a wrong one (a random word passes with probability 2^-24).
+zero tail bits and decoded by soft-decision list Viterbi (the 8 best words, tried in order against the
+check bits), so any 7 flipped coded bits are corrected and weaker soft evidence is used rather than
+thrown away. The 24 check bits, XOR-ed with a keyed mask, make a failed decode report "no payload"
+instead of a wrong one (one of 8 random words passes with probability at most 8 * 2^-24).
 """
 
 from __future__ import annotations
