@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -12,6 +14,8 @@ from pathlib import Path
 from provenance.errors import BadInput
 
 HASH_CHUNK_BYTES = 1 << 20
+WORK_TAG = "provenance-work"  # hidden work files are named .STEM.provenance-work-PID.XXXX beside the output
+_WORK_NAME = re.compile(rf"^\..*\.{WORK_TAG}-(\d+)\.")
 
 
 def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
@@ -31,7 +35,8 @@ def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
 def atomic_output(target: str | os.PathLike, *, protect: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it onto `target` on success, delete it on failure."""
     target = check_output(target, protect)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part" + target.suffix, dir=target.parent)
+    remove_stale_work(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_work_prefix(target), suffix=".part" + target.suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -40,6 +45,41 @@ def atomic_output(target: str | os.PathLike, *, protect: Iterable[str | os.PathL
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def work_dir(target: Path) -> Iterator[Path]:
+    """A hidden temporary folder beside `target` (same file system, so results can be renamed into place)."""
+    remove_stale_work(target.parent)
+    with tempfile.TemporaryDirectory(prefix=_work_prefix(target), dir=target.parent) as work:
+        yield Path(work)
+
+
+def remove_stale_work(folder: Path) -> None:
+    """Delete hidden work files and folders in `folder` left by processes that no longer run (e.g. killed)."""
+    for entry in folder.iterdir():
+        match = _WORK_NAME.match(entry.name)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+
+
+def _work_prefix(target: Path) -> str:
+    return f".{target.stem}.{WORK_TAG}-{os.getpid()}."
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def sha256_file(path: str | os.PathLike) -> str:

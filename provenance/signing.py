@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import numpy as np
 
 from provenance import __version__, media
 from provenance.errors import BadInput, UnsupportedFormat
-from provenance.files import check_output, sha256_file
+from provenance.files import check_output, sha256_file, work_dir
 from provenance.keys import Credentials, default_home, read_watermark_secret
 from provenance.manifest import (
     SIGNABLE_VIDEO,
@@ -114,7 +112,7 @@ class Stamper:
         if parent.present and all(i.path != src for i in ingredients):
             ingredients.append(Ingredient(src, "parentOf"))
         payload = self._new_payload()
-        with self._workdir(dst) as work:
+        with work_dir(dst) as work:
             if self.watermark:
                 marked = work / f"marked{dst.suffix}"
                 embedder, existing = self._embedder(payload), self.existing_mark(src)
@@ -148,7 +146,7 @@ class Stamper:
         dst = self._check_dst(dst, [i.path for i in ingredients])
         payload = self._new_payload()
         embedder = self._embedder(payload)
-        with self._workdir(dst) as work:
+        with work_dir(dst) as work:
             encoded = work / f"encoded{dst.suffix}"
             writer: media.VideoWriter | None = None
             try:
@@ -185,12 +183,6 @@ class Stamper:
         if dst.suffix.lower() not in SIGNABLE_VIDEO:
             raise UnsupportedFormat(f"output {dst} must be .mp4 or .mov: only those can carry a C2PA manifest")
         return dst
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _workdir(dst: Path) -> Iterator[Path]:
-        with tempfile.TemporaryDirectory(prefix=f".{dst.stem}.", dir=dst.parent) as work:
-            yield Path(work)
 
     def _finish(
         self, unsigned: Path, dst: Path, work: Path, generation: Generation, ingredients: Sequence[Ingredient],

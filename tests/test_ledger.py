@@ -26,6 +26,7 @@ from postgres import fresh_schema_url, postgres_server
 from conftest import scene_frames
 from provenance import media
 from provenance.errors import LedgerError
+from provenance.files import WORK_TAG
 from provenance.ledger import Ledger, Record
 from provenance.signing import Generation, Stamper
 
@@ -330,6 +331,9 @@ def test_a_signing_killed_around_the_rename_leaves_file_and_row_or_neither(
     else:
         [record] = records
         assert record.path == str(dst) and hashlib.sha256(dst.read_bytes()).hexdigest() == record.sha256
+    assert any(WORK_TAG in path.name for path in tmp_path.iterdir())  # the killed process's work folder
+    sign_clips(home, ledger_url, tiny_clip, tmp_path, "next-", 1)
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # tidied by the next
 
 
 def test_a_locked_ledger_gives_a_clear_error(ledger_url: str, tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """Extraction: frame residuals summed on the grid, re-aligned by the sync field, then a test and a decode.
 
 Each frame is resized to the 256x256 grid (whatever its size or aspect ratio), high-passed and divided
-by its local level; the residuals are summed over frames and the sum's spectrum is whitened. It is searched for the sync field over
-uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half resolution), horizontal flip and
-every shift, then refined per axis at full resolution, to a fraction of a cell.
+by its local level; the residuals are summed over frames and the sum's spectrum is whitened. It is
+searched for the sync field over uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half
+resolution), horizontal flip and every shift, then refined per axis at full resolution, to a fraction
+of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
