@@ -75,7 +75,8 @@ def accuracy(args: argparse.Namespace) -> None:
     dataset = load_dataset(SHARED_DATA / "clips.csv", PAIRS)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile)
+    config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile,
+                         backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed)
     report = leave_one_generator_out(dataset, args.out / "folds", config,
                                      out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png",
                                      workers=args.workers)
@@ -98,6 +99,10 @@ def main() -> None:
                                  choices=["residual+statistics", "rgb+residual", "residual", "residual-spectrum"])
     accuracy_parser.add_argument("--tile", type=int, default=TrainConfig.tile_px,
                                  help="tile side in px (128 = the whole frame)")
+    accuracy_parser.add_argument("--backbone", default=TrainConfig.backbone)
+    accuracy_parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    accuracy_parser.add_argument("--seed", type=int, default=TrainConfig.seed,
+                                 help="fold k trains with seed + k (inner split, initialisation, batches)")
     accuracy_parser.add_argument("--out", type=Path, default=CACHE / "logo")
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy}[args.command](args)

@@ -67,7 +67,8 @@ def detector() -> None:
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (weights, model card, checkpoint).")
-@click.option("--backbone", default="regnetx_002", show_default=True, help="Any timm model name (built from scratch).")
+@click.option("--backbone", default="test_efficientnet", show_default=True,
+              help="Any timm model name (built from scratch).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
 @click.option("--steps", type=click.IntRange(1), default=300, show_default=True, help="Maximum training steps.")

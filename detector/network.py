@@ -21,15 +21,21 @@ RESIDUAL_GAIN = 8.0
 REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1, "residual+statistics": 3}
 SPECTRUM_POOL = 2  # average 2x2 frequency bins: a steadier power estimate and a quarter of the compute
 RING_BINS = 16
-STATISTICS = RING_BINS + 6  # radial residual spectrum, then colour means and spreads
+# Radial residual spectra of grey, Cb and Cr, then colour means and spreads, then saturation mean and spread.
+STATISTICS = 3 * RING_BINS + 6 + 2
+CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows (ITU-R BT.601)
 BACKBONE_DROPOUT = 0.5
+STATISTICS_INVERSE_L2 = 0.1  # the statistics head's logistic regression: C, as in scikit-learn
+STATISTICS_MIN_SCALE = 1e-2  # a statistic (log power) that barely varies in training must not explode elsewhere
 
 
 class ResidualNet(torch.nn.Module):
     """Logit that a tile is AI-generated, from its high-pass residual (the image minus its 3x3 local mean):
     the residual itself, beside the centred colour image, or its log power spectrum (upsampling and
-    decoder traces show as peaks and slopes there); `residual+statistics` joins the backbone's features of the
-    residual with fixed statistics (radial residual spectrum, colour means and spreads) in one linear head."""
+    decoder traces show as peaks and slopes there); `residual+statistics` adds what the backbone reads in the
+    residual to a linear logit of fixed statistics (`tile_statistics`), standardised by stored buffers. That
+    statistics head is fitted first, in closed form (`fit_statistics_head`); the backbone's head starts at zero,
+    so the network starts where the statistics are and training can only add the backbone's part."""
 
     def __init__(self, backbone: str, representation: str = "rgb+residual") -> None:
         super().__init__()
@@ -43,9 +49,13 @@ class ResidualNet(torch.nn.Module):
         except (RuntimeError, ValueError, TypeError) as exc:
             raise ModelError(f"cannot build timm backbone {backbone!r}: {exc}") from None
         if hybrid:
-            self.statistics_norm = torch.nn.BatchNorm1d(STATISTICS)
+            self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
+            self.register_buffer("statistics_scale", torch.ones(STATISTICS))
+            self.statistics_head = torch.nn.Linear(STATISTICS, 1)
             self.dropout = torch.nn.Dropout(BACKBONE_DROPOUT)
-            self.head = torch.nn.Linear(self.backbone.num_features + STATISTICS, 1)
+            self.backbone_head = torch.nn.Linear(self.backbone.num_features, 1)
+            torch.nn.init.zeros_(self.backbone_head.weight)
+            torch.nn.init.zeros_(self.backbone_head.bias)
 
     def forward(self, tiles: torch.Tensor) -> torch.Tensor:
         """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
@@ -56,13 +66,27 @@ class ResidualNet(torch.nn.Module):
         elif self.representation == "rgb+residual":
             inputs = torch.cat([tiles - 0.5, residual], dim=1)
         elif self.representation == "residual+statistics":
-            colour = [tiles.mean(dim=(2, 3)), tiles.std(dim=(2, 3))]
-            statistics = torch.cat([ring_spectrum(residual.mean(dim=1)), *colour], dim=1)
-            features = torch.cat([self.dropout(self.backbone(residual)), self.statistics_norm(statistics)], dim=1)
-            return self.head(features).squeeze(1)
+            standardised = (tile_statistics(tiles, residual) - self.statistics_mean) / self.statistics_scale
+            learnt = self.backbone_head(self.dropout(self.backbone(residual)))
+            return (self.statistics_head(standardised) + learnt).squeeze(1)
         else:
             inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
+
+
+def tile_statistics(tiles: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """Fixed statistics of (N, 3, H, W) tiles and their residuals: (N, STATISTICS).
+
+    The radial log power spectra of the grey and chroma (Cb, Cr) residuals, the colour means and spreads, and
+    the mean and spread of the saturation (max - min) / max.
+    """
+    chroma = torch.einsum("ck,nkhw->nchw", torch.tensor(CHROMA_FROM_RGB, dtype=residual.dtype), residual)
+    spectra = [ring_spectrum(plane) for plane in (residual.mean(dim=1), chroma[:, 0], chroma[:, 1])]
+    brightest = tiles.amax(dim=1)
+    saturation = (brightest - tiles.amin(dim=1)) / brightest.clamp_min(1.0 / 255)
+    colour = [tiles.mean(dim=(2, 3)), tiles.std(dim=(2, 3)), saturation.mean(dim=(1, 2))[:, None],
+              saturation.std(dim=(1, 2))[:, None]]
+    return torch.cat([*spectra, *colour], dim=1)
 
 
 def ring_spectrum(residual: torch.Tensor, bins: int = RING_BINS) -> torch.Tensor:
@@ -97,6 +121,32 @@ def build(
             raise ModelError(f"{weights}: no tensor matches backbone {backbone!r}")
         net.backbone.load_state_dict(usable, strict=False)
     return net
+
+
+@torch.inference_mode()
+def statistics_of(frames: np.ndarray, tile_px: int = TILE_PX) -> np.ndarray:
+    """`tile_statistics` of every tile of (T, H, W, 3) uint8 frames: (tiles, STATISTICS) float64."""
+    tiles = tile_grid(frames, tile_px)
+    residual = (tiles - F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)) * RESIDUAL_GAIN
+    return tile_statistics(tiles, residual).double().numpy()
+
+
+def fit_statistics_head(
+    net: ResidualNet, statistics: np.ndarray, labels: np.ndarray, inverse_l2: float = STATISTICS_INVERSE_L2
+) -> None:
+    """Fit the statistics head by standardised, class-balanced logistic regression (scikit-learn), then freeze it."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = statistics.mean(axis=0)
+    scale = np.maximum(statistics.std(axis=0), STATISTICS_MIN_SCALE)
+    regression = LogisticRegression(C=inverse_l2, class_weight="balanced", max_iter=5000)
+    regression.fit((statistics - mean) / scale, labels)
+    with torch.no_grad():
+        net.statistics_mean.copy_(torch.from_numpy(mean))
+        net.statistics_scale.copy_(torch.from_numpy(scale))
+        net.statistics_head.weight.copy_(torch.from_numpy(regression.coef_))
+        net.statistics_head.bias.copy_(torch.from_numpy(regression.intercept_))
+    net.statistics_head.requires_grad_(False)
 
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -27,7 +27,7 @@ Progress = Callable[[str, int], Callable[[int], None]]
 class TrainConfig:
     """Settings of one training run (stored in the model card)."""
 
-    backbone: str = "regnetx_002"
+    backbone: str = "test_efficientnet"  # timm's 99 K-parameter EfficientNet: bigger ones learn sources
     weights: str | None = None
     tile_px: int = 128
     representation: str = "residual+statistics"
@@ -76,6 +76,18 @@ class TileSampler:
             tile = frame[top : top + self.tile_px, left : left + self.tile_px]
             tiles[i] = tile[:, ::-1] if rng.random() < 0.5 else tile
         return tiles, labels
+
+
+def fit_statistics(net, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int) -> None:
+    """Fit the network's statistics head on every tile of every training clip under every variant."""
+    from detector.network import fit_statistics_head, statistics_of
+
+    rows, labels = [], []
+    for clip in dataset.clips:
+        for variant in variants:
+            rows.append(statistics_of(store.frames(clip.path, variant), tile_px))
+            labels.append(np.full(len(rows[-1]), clip.label))
+    fit_statistics_head(net, np.concatenate(rows), np.concatenate(labels))
 
 
 def clip_logits(detector: Detector, dataset: Dataset, store: FrameStore, variant: str = "clean") -> np.ndarray:
@@ -143,7 +155,10 @@ def train(
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
     net = build(config.backbone, config.weights, config.representation)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    if config.representation == "residual+statistics":
+        fit_statistics(net, train_set, variants, store, config.tile_px)
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
         "name": config.name, "version": config.version, "backbone": config.backbone,
         "input": input_spec(config.tile_px, config.representation),
@@ -170,6 +185,25 @@ def train(
     loss_fn = torch.nn.BCEWithLogitsLoss()
     advance = progress("training", config.max_steps - state["step"])
     running: list[float] = []
+
+    def check() -> None:
+        """Score the held-out clips, keep the best weights so far, and write the checkpoint."""
+        nonlocal best, running
+        auc = clip_metrics(held_out.labels, clip_logits(detector, held_out, store))["auc"]
+        train_loss = float(np.mean(running)) if running else None
+        state["history"].append({"step": state["step"], "train_loss": train_loss, "held_out_auc": auc})
+        running = []
+        state["stale_evals"] = 0 if auc > state["best_auc"] else state["stale_evals"] + 1
+        if auc >= state["best_auc"]:
+            state["best_auc"] = auc
+            best = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        tensors = {**{f"net.{k}": v for k, v in net.state_dict().items()},
+                   **{f"best.{k}": v for k, v in best.items()}, **_flatten_optimizer(optimizer)}
+        write_safetensors(tensors, checkpoint)
+        (out_dir / CHECKPOINT_STATE_NAME).write_text(json.dumps(state))
+
+    if not state["history"]:
+        check()  # the untrained network counts too: training keeps the backbone only where it helps
     while state["step"] < config.max_steps and state["stale_evals"] < config.patience_evals:
         net.train()
         tiles, labels = sampler.batch(config.batch_size, np.random.default_rng([config.seed, state["step"]]))
@@ -182,20 +216,7 @@ def train(
         state["step"] += 1
         advance(1)
         if state["step"] % config.eval_every_steps == 0 or state["step"] == config.max_steps:
-            auc = clip_metrics(held_out.labels, clip_logits(detector, held_out, store))["auc"]
-            state["history"].append({"step": state["step"], "train_loss": float(np.mean(running)), "held_out_auc": auc})
-            running = []
-            if auc > state["best_auc"]:
-                state["stale_evals"] = 0
-            else:
-                state["stale_evals"] += 1
-            if auc >= state["best_auc"]:
-                state["best_auc"] = auc
-                best = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            tensors = {**{f"net.{k}": v for k, v in net.state_dict().items()},
-                       **{f"best.{k}": v for k, v in best.items()}, **_flatten_optimizer(optimizer)}
-            write_safetensors(tensors, checkpoint)
-            (out_dir / CHECKPOINT_STATE_NAME).write_text(json.dumps(state))
+            check()
 
     net.load_state_dict(best)
     held_logits = held_out_logits()

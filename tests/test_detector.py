@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 import detector
 from detector.calibration import fit_calibration
 from detector.metrics import clip_metrics, expected_calibration_error
-from detector.model import WEIGHTS_NAME
+from detector.model import FRAME_STRIDE, WEIGHTS_NAME
+from detector.network import STATISTICS_INVERSE_L2, STATISTICS_MIN_SCALE, statistics_of
 from detector.normalise import FRAME_SIDE_PX, TARGET_FPS, WINDOW_SECONDS, normalise
 from provenance import media
 from provenance.cli import cli
@@ -77,9 +79,10 @@ def trained(clip_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 def test_training_lowers_loss_and_reloads_to_identical_scores(trained, clip_folder: Path) -> None:
     model, out = trained
     history = model.card["training"]["history"]
-    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[0] == {**history[0], "step": 0, "train_loss": None}  # the untrained network is checked too
+    assert history[-1]["train_loss"] < history[1]["train_loss"]
     card = json.loads((out / "model.json").read_text())
-    assert card["backbone"] == "regnetx_002" and 0 <= card["threshold"] <= 1
+    assert card["backbone"] == detector.TrainConfig.backbone and 0 <= card["threshold"] <= 1
     assert card["data"]["train"]["clips"] + card["data"]["held_out"]["clips"] == 8
     clip = next((clip_folder / "generated").rglob("*.mp4"))
     reloaded = detector.load(out)
@@ -205,7 +208,23 @@ def test_training_resumes_from_its_checkpoint(clip_folder: Path, tmp_path: Path)
     detector.train(dataset, tmp_path / "model", short, cache_dir=tmp_path / "cache")
     longer = detector.TrainConfig(**{**short.__dict__, "max_steps": 8})
     resumed = detector.train(dataset, tmp_path / "model", longer, cache_dir=tmp_path / "cache", resume=True)
-    assert [h["step"] for h in resumed.card["training"]["history"]] == [2, 4, 6, 8]
+    assert [h["step"] for h in resumed.card["training"]["history"]] == [0, 2, 4, 6, 8]
+
+
+def test_untrained_network_is_the_statistics_regression(clip_folder: Path, tmp_path: Path) -> None:
+    dataset = detector.load_dataset(clip_folder)
+    config = detector.TrainConfig(tile_px=32, max_steps=0, augment_variants=0)
+    model = detector.train(dataset, tmp_path / "model", config, cache_dir=tmp_path / "cache", validation=dataset)
+    windows = [normalise(c.path).frames[::FRAME_STRIDE] for c in dataset.clips]
+    statistics = [statistics_of(frames, 32) for frames in windows]
+    labels = np.concatenate([np.full(len(s), c.label) for s, c in zip(statistics, dataset.clips, strict=True)])
+    stacked = np.concatenate(statistics)
+    scale = np.maximum(stacked.std(axis=0), STATISTICS_MIN_SCALE)
+    regression = LogisticRegression(C=STATISTICS_INVERSE_L2, class_weight="balanced", max_iter=5000)
+    regression.fit((stacked - stacked.mean(axis=0)) / scale, labels)
+    for frames, rows in zip(windows, statistics, strict=True):
+        expected = regression.decision_function((rows - stacked.mean(axis=0)) / scale).reshape(len(frames), -1)
+        assert model.frame_logits(frames) == pytest.approx(expected.mean(axis=1), abs=1e-3)
 
 
 def test_shipped_reference_model_scores_a_clip(clip_folder: Path) -> None:
