@@ -59,8 +59,7 @@ class ResidualNet(torch.nn.Module):
 
     def forward(self, tiles: torch.Tensor) -> torch.Tensor:
         """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
-        local_mean = F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)
-        residual = (tiles - local_mean) * RESIDUAL_GAIN
+        residual = high_pass(tiles)
         if self.representation == "residual":
             inputs = residual
         elif self.representation == "rgb+residual":
@@ -72,6 +71,12 @@ class ResidualNet(torch.nn.Module):
         else:
             inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
+
+
+def high_pass(tiles: torch.Tensor) -> torch.Tensor:
+    """The residual of (N, C, H, W) tiles: each pixel minus its 3x3 local mean, times `RESIDUAL_GAIN`."""
+    local_mean = F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)
+    return (tiles - local_mean) * RESIDUAL_GAIN
 
 
 def tile_statistics(tiles: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
@@ -127,8 +132,7 @@ def build(
 def statistics_of(frames: np.ndarray, tile_px: int = TILE_PX) -> np.ndarray:
     """`tile_statistics` of every tile of (T, H, W, 3) uint8 frames: (tiles, STATISTICS) float64."""
     tiles = tile_grid(frames, tile_px)
-    residual = (tiles - F.avg_pool2d(tiles, 3, stride=1, padding=1, count_include_pad=False)) * RESIDUAL_GAIN
-    return tile_statistics(tiles, residual).double().numpy()
+    return tile_statistics(tiles, high_pass(tiles)).double().numpy()
 
 
 def fit_statistics_head(
