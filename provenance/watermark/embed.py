@@ -14,7 +14,7 @@ from provenance.files import atomic_output
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
-MARK_RMS_LEVELS = 1.7  # RMS luma change at strength 1.0, in 8-bit code values
+MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit code values
 MASK_SCALE_PX = 4  # the texture mask is measured at 1/4 of the frame's size
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
@@ -54,7 +54,9 @@ class Embedder:
             if height < 16 or width < 16:
                 raise BadInput(f"frame {width}x{height} is too small to watermark")
             stretched = cv2.resize(self._grid, (width, height), interpolation=cv2.INTER_LINEAR)
-            self._stretched = {size: stretched * np.float32(MARK_RMS_LEVELS * self.strength)}
+            # Interpolation smooths the grid more the larger the frame; rescaling keeps the RMS the same at any size.
+            level = MARK_RMS_LEVELS * self.strength / max(float(np.sqrt(np.mean(stretched**2))), 1e-12)
+            self._stretched = {size: stretched * np.float32(level)}
         return self._stretched[size]
 
     def delta(self, luma: np.ndarray) -> np.ndarray:
