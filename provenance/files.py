@@ -16,6 +16,7 @@ from provenance.errors import BadInput
 HASH_CHUNK_BYTES = 1 << 20
 WORK_TAG = "provenance-work"  # hidden work files are named .STEM.provenance-work-PID.XXXX beside the output
 _WORK_NAME = re.compile(rf"^\..*\.{WORK_TAG}-(\d+)\.")
+_tidied_folders: set[Path] = set()  # folders this process has already cleared of stale work files
 
 
 def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
@@ -56,7 +57,14 @@ def work_dir(target: Path) -> Iterator[Path]:
 
 
 def remove_stale_work(folder: Path) -> None:
-    """Delete hidden work files and folders in `folder` left by processes that no longer run (e.g. killed)."""
+    """Delete hidden work files and folders in `folder` left by processes that no longer run (e.g. killed).
+
+    Each folder is scanned once per process: what a process leaves behind is its own until it exits.
+    """
+    folder = folder.resolve()
+    if folder in _tidied_folders:
+        return
+    _tidied_folders.add(folder)
     for entry in folder.iterdir():
         match = _WORK_NAME.match(entry.name)
         if match is None or _process_alive(int(match.group(1))):
