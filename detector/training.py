@@ -90,6 +90,21 @@ def fit_statistics(net, dataset: Dataset, variants: list[str], store: FrameStore
     fit_statistics_head(net, np.concatenate(rows), np.concatenate(labels))
 
 
+def _without_held_out_statistics(
+    detector: Detector, train_set: Dataset, variants: list[str], store: FrameStore, tile_px: int
+) -> Detector:
+    """The same network with its statistics head refitted on the training clips only (cross-fitting).
+
+    Calibration and the threshold are fitted on the held-out clips' logits from this copy, which never saw
+    those clips, so the stored threshold's false-positive rate is a held-out figure.
+    """
+    import copy
+
+    net = copy.deepcopy(detector.net_)
+    fit_statistics(net, train_set, variants, store, tile_px)
+    return Detector(net, detector.card)
+
+
 def clip_logits(detector: Detector, dataset: Dataset, store: FrameStore, variant: str = "clean") -> np.ndarray:
     """Mean frame logit of every clip of `dataset` under `variant`."""
     return np.array([detector.frame_logits(store.frames(c.path, variant)).mean() for c in dataset.clips])
@@ -155,9 +170,10 @@ def train(
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
     net = build(config.backbone, config.weights, config.representation)
-    if config.representation == "residual+statistics":
+    hybrid = config.representation == "residual+statistics"
+    if hybrid:
         # Real sources are few, so this convex fit, which needs no early stopping, uses every clip; the held-out
-        # clips still decide the backbone's early stopping and the calibration (optimistic for this head).
+        # clips still decide the backbone's early stopping, and calibration refits this head without them.
         every_clip = Dataset(tuple(dict.fromkeys(train_set.clips + held_out.clips)))
         fit_statistics(net, every_clip, variants, store, config.tile_px)
     trainable = [p for p in net.parameters() if p.requires_grad]
@@ -181,8 +197,8 @@ def train(
     held_variants = variants[:2]
     held_labels = np.tile(held_out.labels, len(held_variants))
 
-    def held_out_logits() -> np.ndarray:
-        return np.concatenate([clip_logits(detector, held_out, store, v) for v in held_variants])
+    def held_out_logits(scorer: Detector) -> np.ndarray:
+        return np.concatenate([clip_logits(scorer, held_out, store, v) for v in held_variants])
 
     sampler = TileSampler(train_set, variants, store, config.tile_px)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -222,7 +238,8 @@ def train(
             check()
 
     net.load_state_dict(best)
-    held_logits = held_out_logits()
+    held_logits = held_out_logits(
+        _without_held_out_statistics(detector, train_set, variants, store, config.tile_px) if hybrid else detector)
     calibration = fit_calibration(held_logits, held_labels)
     detector = Detector(net, {
         **card,

@@ -76,11 +76,19 @@ def trained(clip_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     return model, out
 
 
-def test_training_lowers_loss_and_reloads_to_identical_scores(trained, clip_folder: Path) -> None:
+def test_training_lowers_the_loss(clip_folder: Path, tmp_path: Path) -> None:
+    """On the backbone alone: the default network's fitted statistics head already separates these clips."""
+    config = detector.TrainConfig(tile_px=32, batch_size=16, max_steps=30, eval_every_steps=10, patience_evals=10,
+                                  augment_variants=1, representation="residual")
+    model = detector.train(detector.load_dataset(clip_folder), tmp_path / "model", config, cache_dir=tmp_path / "c")
+    history = model.card["training"]["history"]
+    assert history[-1]["train_loss"] < 0.6 * history[1]["train_loss"]
+
+
+def test_trained_model_reloads_to_identical_scores(trained, clip_folder: Path) -> None:
     model, out = trained
     history = model.card["training"]["history"]
     assert history[0] == {**history[0], "step": 0, "train_loss": None}  # the untrained network is checked too
-    assert history[-1]["train_loss"] < history[1]["train_loss"]
     card = json.loads((out / "model.json").read_text())
     assert card["backbone"] == detector.TrainConfig.backbone and 0 <= card["threshold"] <= 1
     assert card["data"]["train"]["clips"] + card["data"]["held_out"]["clips"] == 8
