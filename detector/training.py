@@ -78,21 +78,23 @@ class TileSampler:
         return tiles, labels
 
 
-def fit_statistics(net, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int) -> None:
-    """Fit the network's statistics head on every tile of every clip of `dataset` under every variant."""
-    from detector.network import fit_statistics_head, statistics_of
+def clip_statistics(clips, variants: list[str], store: FrameStore, tile_px: int) -> dict:
+    """Every tile's fixed statistics for each clip, under every variant: {clip: (tiles, STATISTICS) array}."""
+    from detector.network import statistics_of
 
-    rows, labels = [], []
-    for clip in dataset.clips:
-        for variant in variants:
-            rows.append(statistics_of(store.frames(clip.path, variant), tile_px))
-            labels.append(np.full(len(rows[-1]), clip.label))
-    fit_statistics_head(net, np.concatenate(rows), np.concatenate(labels))
+    return {clip: np.concatenate([statistics_of(store.frames(clip.path, v), tile_px) for v in variants])
+            for clip in clips}
 
 
-def _without_held_out_statistics(
-    detector: Detector, train_set: Dataset, variants: list[str], store: FrameStore, tile_px: int
-) -> Detector:
+def fit_statistics(net, statistics: dict, clips) -> None:
+    """Fit the network's statistics head on the tile statistics of `clips` (from `clip_statistics`)."""
+    from detector.network import fit_statistics_head
+
+    labels = [np.full(len(statistics[clip]), clip.label) for clip in clips]
+    fit_statistics_head(net, np.concatenate([statistics[clip] for clip in clips]), np.concatenate(labels))
+
+
+def _without_held_out_statistics(detector: Detector, statistics: dict, train_clips) -> Detector:
     """The same network with its statistics head refitted on the training clips only (cross-fitting).
 
     Calibration and the threshold are fitted on the held-out clips' logits from this copy, which never saw
@@ -101,7 +103,7 @@ def _without_held_out_statistics(
     import copy
 
     net = copy.deepcopy(detector.net_)
-    fit_statistics(net, train_set, variants, store, tile_px)
+    fit_statistics(net, statistics, train_clips)
     return Detector(net, detector.card)
 
 
@@ -174,8 +176,9 @@ def train(
     if hybrid:
         # Real sources are few, so this convex fit, which needs no early stopping, uses every clip; the held-out
         # clips still decide the backbone's early stopping, and calibration refits this head without them.
-        every_clip = Dataset(tuple(dict.fromkeys(train_set.clips + held_out.clips)))
-        fit_statistics(net, every_clip, variants, store, config.tile_px)
+        every_clip = tuple(dict.fromkeys(train_set.clips + held_out.clips))
+        statistics = clip_statistics(every_clip, variants, store, config.tile_px)
+        fit_statistics(net, statistics, every_clip)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
@@ -239,7 +242,7 @@ def train(
 
     net.load_state_dict(best)
     held_logits = held_out_logits(
-        _without_held_out_statistics(detector, train_set, variants, store, config.tile_px) if hybrid else detector)
+        _without_held_out_statistics(detector, statistics, train_set.clips) if hybrid else detector)
     calibration = fit_calibration(held_logits, held_labels)
     detector = Detector(net, {
         **card,
