@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from scipy import stats
+from skimage.metrics import structural_similarity
 
 from conftest import SHARED_DATA
 from provenance import media
@@ -33,6 +34,7 @@ SIZE_240P = (426, 240)
 SIZE_480P = (854, 480)
 FRAMES = 30
 MIN_PSNR_DB = 44.0
+MIN_SSIM = 0.99
 
 
 def _resized(frames: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
@@ -84,15 +86,42 @@ def test_mark_is_invisible(camera_frames: list[np.ndarray], marked: Clip) -> Non
     assert min(_psnr_db(a, b) for a, b in zip(camera_frames, marked.frames, strict=True)) >= MIN_PSNR_DB
 
 
+def _dark_flat_frame() -> np.ndarray:
+    """Mostly black, with a saturated red band and one textured patch: where a mark shows most."""
+    rng = np.random.default_rng(0)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    texture = 120 + 25 * cv2.GaussianBlur(rng.normal(0, 1, (120, 160, 3)), (0, 0), 1.5)
+    frame[60:180, 80:240] = np.clip(texture, 0, 255).astype(np.uint8)
+    frame[:, :40] = (200, 10, 10)
+    return frame
+
+
+def test_mark_keeps_ssim_on_dark_flat_frames(camera_frames: list[np.ndarray], key, payload) -> None:
+    embedder = Embedder(key, payload)
+    for frame in (_dark_flat_frame(), camera_frames[0]):
+        marked_rgb = embedder.embed_rgb(frame, 0)
+        yuv = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)
+        shown_yuv = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+        marked_yuv = cv2.cvtColor(embedder.embed_yuv420p(yuv, 0), cv2.COLOR_YUV2RGB_I420)
+        assert structural_similarity(frame, marked_rgb, channel_axis=2) >= MIN_SSIM
+        assert structural_similarity(shown_yuv, marked_yuv, channel_axis=2) >= MIN_SSIM
+        assert np.sqrt(np.mean((marked_rgb.astype(float) - frame) ** 2)) > 0.3, "the mark is scaled, not dropped"
+    stronger = Embedder(key, payload, strength=3.0).embed_rgb(camera_frames[0], 0)
+    assert structural_similarity(camera_frames[0], stronger, channel_axis=2) < MIN_SSIM, "strength trades SSIM"
+
+
 def test_pixel_formats_carry_the_same_luma_change(camera_frames: list[np.ndarray], key, payload) -> None:
     embedder = Embedder(key, payload)
     rgb = camera_frames[0][:240, :320]
     yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     marked_yuv = embedder.embed_yuv420p(yuv, 0)
     assert np.array_equal(marked_yuv[240:], yuv[240:]), "chroma must not change"
-    assert np.array_equal(marked_yuv[:240], embedder.embed_luma(yuv[:240], 0))
-    change = marked_yuv[:240].astype(int) - yuv[:240]
-    assert 0.5 < np.sqrt(np.mean(change**2)) < 3.0
+    shown_by_yuv = cv2.cvtColor(marked_yuv, cv2.COLOR_YUV2RGB_I420).astype(float) - cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+    shown_by_rgb = embedder.embed_rgb(rgb, 0).astype(float) - rgb
+    rms_yuv, rms_rgb = np.sqrt(np.mean(shown_by_yuv**2)), np.sqrt(np.mean(shown_by_rgb**2))
+    assert 0.5 < rms_rgb < 3.0
+    assert abs(rms_yuv / rms_rgb - 1) < 0.1, "both paths must show the same mark on screen"
+    assert np.corrcoef(shown_by_yuv.ravel(), shown_by_rgb.ravel())[0, 1] > 0.9
 
 
 def test_streamed_clip_reads_back_with_its_payload(marked_240p_file: Path, key, payload) -> None:

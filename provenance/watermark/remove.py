@@ -54,7 +54,7 @@ class ExistingMark:
         """A planar yuv420p frame without the mark (only luma changes)."""
         height = frame.shape[0] * 2 // 3
         out = frame.copy()
-        out[:height] = self.remove_luma(frame[:height])
+        out[:height] = cv2.subtract(frame[:height], self._embedder.yuv420p_delta(frame), dtype=cv2.CV_8U)
         return out
 
     def remove_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
