@@ -27,6 +27,7 @@ from provenance.watermark import (
     extract_frames,
     watermark_clip,
 )
+from provenance.watermark.pattern import apply_band
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
 UNMARKED_CLIPS = sorted((SHARED_DATA / "clips/real").rglob("*.mp4"))[::6]
@@ -116,7 +117,8 @@ def test_pixel_formats_carry_the_same_luma_change(camera_frames: list[np.ndarray
     yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     marked_yuv = embedder.embed_yuv420p(yuv, 0)
     assert np.array_equal(marked_yuv[240:], yuv[240:]), "chroma must not change"
-    shown_by_yuv = cv2.cvtColor(marked_yuv, cv2.COLOR_YUV2RGB_I420).astype(float) - cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+    shown = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+    shown_by_yuv = cv2.cvtColor(marked_yuv, cv2.COLOR_YUV2RGB_I420).astype(float) - shown
     shown_by_rgb = embedder.embed_rgb(rgb, 0).astype(float) - rgb
     rms_yuv, rms_rgb = np.sqrt(np.mean(shown_by_yuv**2)), np.sqrt(np.mean(shown_by_rgb**2))
     assert 0.5 < rms_rgb < 3.0
@@ -175,6 +177,14 @@ def test_unmarked_camera_clips_are_never_detected(key: WatermarkKey) -> None:
     for path in UNMARKED_CLIPS:
         detection = extract(path, key, max_frames=FRAMES)
         assert not detection.detected and detection.payload is None, path
+
+
+def test_detection_template_is_uncorrelated_with_the_sync_field(key: WatermarkKey) -> None:
+    """The alignment is chosen by the sync field; a correlated detection template would inherit that choice."""
+    detection, sync = apply_band(key.detection_template, key.gain), apply_band(key.sync_noise, key.gain)
+    assert abs(np.sum(detection * sync)) < 1e-4 * np.sqrt(np.sum(detection**2) * np.sum(sync**2))
+    plain = apply_band(key.detection_noise, key.gain)
+    assert np.corrcoef(plain.ravel(), detection.ravel())[0, 1] > 0.99, "the test still looks for the detection field"
 
 
 def test_unmarked_p_values_are_uniform(key: WatermarkKey) -> None:

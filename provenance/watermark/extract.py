@@ -8,10 +8,10 @@ of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
-with the sync noise only, which is independent of the detection noise, so the search does not bias
-the test. The payload decode adds evidence: one of an unmarked clip's 8 candidate words passes the 24
-check bits with probability at most q = 8 * 2^-24, so the p-value is q * P(Z >= z) when one passes and
-q + (1 - q) * P(Z >= z) when none does. "detected" needs p <= 1e-6.
+with the sync noise only, and the detection template has its chance correlation with the sync noise
+removed, so the search does not bias the test. The payload decode adds evidence: one of an unmarked
+clip's 8 candidate words passes the 24 check bits with probability at most q = 8 * 2^-24, so the p-value
+is q * P(Z >= z) when one passes and q + (1 - q) * P(Z >= z) when none does. "detected" needs p <= 1e-6.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class _Analysis:
         coarse_field = cv2.resize(key.sync_field, (COARSE_CELLS, COARSE_CELLS), interpolation=cv2.INTER_AREA)
         self.coarse_gain = band_filter(COARSE_CELLS)
         self.coarse_sync = np.fft.rfft2(coarse_field)
-        self.detection_spectrum = np.fft.rfft2(key.detection_noise)
+        self.detection_spectrum = np.fft.rfft2(key.detection_template)
 
     def _sync_scores(self, source: np.ndarray, scale_y: float, scale_x: float) -> np.ndarray:
         """z-score of the sync field at every integer shift, for one scale (circular cross-correlation)."""
