@@ -17,14 +17,15 @@ from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
 MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit code values
-MASK_SCALE_PX = 4  # the texture mask is measured at 1/4 of the frame's size
+REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of its size ...
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
 MASK_MIN, MASK_MAX = 0.8, 2.2  # limits of the mask's gain around its RMS of 1 (codecs erase a fainter mark)
 SSIM_TARGET = 0.9915  # at strength 1.0, a frame's mark is scaled down until its predicted SSIM is at least this
-SSIM_BLOCK_PX = 4  # the guard's windows: 4-px blocks at half resolution, near SSIM's 7-px windows at full
+SSIM_BLOCK_PX = 2  # ... the guard in 2-px blocks: 8-px blocks at full size, near SSIM's 7-px windows
 SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's stabilising constants for 8-bit values
 SSIM_SEARCH_STEPS = 8  # bisection steps for the guard's scale (precision 1/256)
+CLIP_REACH_DEVIATIONS = 4.0  # blocks further than this from black and white never clip the mark
 VIDEO_RANGE_LUMA = 219.0 / 255.0  # a display-level change is this many code values of video-range luma
 VIDEO_BLACK = 16.0  # video-range luma code of black
 # BT.601 video-range YUV to RGB, for the guard's view of a yuv420p frame: rows R, G, B; columns Y, U, V, 1.
@@ -33,18 +34,15 @@ YUV_TO_RGB = np.array(
 )
 
 
-def texture_mask(luma: np.ndarray, video_range: bool = False) -> np.ndarray:
-    """Per-pixel gain (RMS about 1): stronger in textured areas, weaker in flat and in near-black ones.
+def texture_gain(luma_small: np.ndarray, video_range: bool = False) -> np.ndarray:
+    """The mark's gain (RMS about 1) from the luma at 1/4 size: higher in texture, lower in flat and dark areas.
 
     Near black, SSIM's luminance term makes a change of a level or two cost as much as a strong one
     elsewhere (and black clips half of the mark away), so the gain there falls with that cost, as
     sqrt((2 m^2 + C1) / (2 m^2 + C1 + C2)) at display level m: 0.32 at black, 0.88 at 10, 0.97 at 20.
     `video_range`: the luma is coded 16-235 (as in yuv420p video) rather than 0-255.
     """
-    height, width = luma.shape
-    small = cv2.resize(
-        luma, (max(1, width // MASK_SCALE_PX), max(1, height // MASK_SCALE_PX)), interpolation=cv2.INTER_AREA
-    ).astype(np.float32)
+    small = luma_small.astype(np.float32)
     window = (MASK_WINDOW_PX, MASK_WINDOW_PX)
     mean = cv2.blur(small, window)
     contrast = np.sqrt(np.maximum(cv2.blur(small * small, window) - mean * mean, 0.0)) + MASK_FLOOR_LEVELS
@@ -52,23 +50,32 @@ def texture_mask(luma: np.ndarray, video_range: bool = False) -> np.ndarray:
     gain = np.clip(gain, MASK_MIN, MASK_MAX)
     level = np.maximum(mean - VIDEO_BLACK, 0.0) / VIDEO_RANGE_LUMA if video_range else mean
     gain *= np.sqrt((2 * level * level + SSIM_C1) / (2 * level * level + SSIM_C1 + SSIM_C2))
-    gain = np.minimum(gain / float(np.sqrt(np.mean(gain * gain))), MASK_MAX)  # no hot spots beside black areas
-    return cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.minimum(gain / float(np.sqrt(np.mean(gain * gain))), MASK_MAX)  # no hot spots beside black areas
 
 
-def _half(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    size = (max(1, width // 2), max(1, height // 2))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+def _resized(image: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    return cv2.resize(image, size, interpolation=interpolation)
 
 
-def _block_moments(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of each SSIM_BLOCK_PX block (per channel)."""
-    height, width = image.shape[:2]
-    size = (max(1, width // SSIM_BLOCK_PX), max(1, height // SSIM_BLOCK_PX))
-    mean = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    variance = np.maximum(cv2.resize(image * image, size, interpolation=cv2.INTER_AREA) - mean * mean, 0.0)
+def _reduced_size(height: int, width: int) -> tuple[int, int]:
+    return max(1, width // REDUCTION), max(1, height // REDUCTION)
+
+
+def _reduced(image: np.ndarray) -> np.ndarray:
+    """An image at 1/4 size (area average, same type)."""
+    return _resized(image, _reduced_size(*image.shape[:2]), cv2.INTER_AREA)
+
+
+def _block_moments(image: np.ndarray, blocks: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of each of `blocks` (columns, rows) equal blocks of an image (per channel)."""
+    mean = cv2.resize(image, blocks, interpolation=cv2.INTER_AREA)
+    variance = np.maximum(cv2.resize(image * image, blocks, interpolation=cv2.INTER_AREA) - mean * mean, 0.0)
     return mean, variance
+
+
+def _guard_blocks(height: int, width: int) -> tuple[int, int]:
+    small_width, small_height = _reduced_size(height, width)
+    return max(1, small_width // SSIM_BLOCK_PX), max(1, small_height // SSIM_BLOCK_PX)
 
 
 def _clipped_mean_shift(level: np.ndarray, mean: np.ndarray, deviation: np.ndarray) -> np.ndarray:
@@ -91,23 +98,30 @@ def _normal_shortfall(distance: np.ndarray) -> np.ndarray:
 class SsimGuard:
     """SSIM's own formula applied to local statistics of the frame and of its mark, at any mark scale.
 
-    Measured on blocks of the half-resolution frame, per colour channel when the colours are known; on the sample
-    clips it predicts skimage's RGB SSIM of the marked frame within about 0.001. Dark areas matter most:
-    the luminance term punishes a mean shift of a level or two where the mean itself is near black.
+    Measured on 8-px blocks (2-px blocks of the frame at 1/4 size), per colour channel when the colours are
+    known. Dark areas matter most: the luminance term punishes a mean shift of a level or two where the
+    mean itself is near black.
     """
 
-    def __init__(self, host_half: np.ndarray, mark_half: np.ndarray) -> None:
-        self.host_mean, self.host_variance = _block_moments(host_half)
-        mark_mean, mark_variance = _block_moments(mark_half)
-        if host_half.ndim == 3:
+    def __init__(self, host_small: np.ndarray, mark_mean: np.ndarray, mark_variance: np.ndarray) -> None:
+        """`host_small`: the frame at the guard's size; `mark_*`: the mark's mean and variance in each block."""
+        self.host_mean, self.host_variance = _block_moments(host_small, mark_mean.shape[::-1])
+        if host_small.ndim == 3:
             mark_mean, mark_variance = mark_mean[..., None], mark_variance[..., None]
-        self.mark_mean, self.mark_variance = mark_mean, mark_variance
-        self.mark_deviation = np.sqrt(mark_variance)
+        self.mark_mean = np.broadcast_to(mark_mean, self.host_mean.shape)
+        self.mark_variance = mark_variance
+        # Only blocks within reach of black or white can clip (4 deviations of the full-strength mark).
+        reach = np.abs(self.mark_mean) + CLIP_REACH_DEVIATIONS * np.sqrt(mark_variance)
+        self.near_extreme = np.nonzero((self.host_mean < reach) | (self.host_mean > 255.0 - reach))
+        self.near_mark_deviation = np.sqrt(np.broadcast_to(mark_variance, self.host_mean.shape)[self.near_extreme])
 
     def ssim(self, scale: float) -> float:
         """The predicted mean SSIM of the frame with the mark multiplied by `scale`."""
-        host_mean, host_variance = self.host_mean, self.host_variance
-        shifted = host_mean + _clipped_mean_shift(host_mean, scale * self.mark_mean, scale * self.mark_deviation)
+        host_mean, host_variance, near = self.host_mean, self.host_variance, self.near_extreme
+        shifted = host_mean + scale * self.mark_mean
+        if near[0].size:
+            mark_mean, deviation = scale * self.mark_mean[near], scale * self.near_mark_deviation
+            shifted[near] = host_mean[near] + _clipped_mean_shift(host_mean[near], mark_mean, deviation)
         luminance = (2 * host_mean * shifted + SSIM_C1) / (host_mean * host_mean + shifted * shifted + SSIM_C1)
         structure = (2 * host_variance + SSIM_C2) / (2 * host_variance + scale * scale * self.mark_variance + SSIM_C2)
         return float(np.mean(luminance * structure))
@@ -133,28 +147,40 @@ class Embedder:
         self.payload = payload
         self.strength = strength
         self._grid = key.mark(encode_payload(payload, key.check_mask))
-        self._stretched: dict[tuple[int, int], np.ndarray] = {}
+        self._stretched: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def _mark_for(self, height: int, width: int) -> np.ndarray:
+    def _mark_for(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mark stretched to a frame size, with its mean and mean square in each SSIM guard block (cached).
+
+        The block statistics come from the full-size mark, whose finest detail a reduced copy would lose.
+        """
         size = (height, width)
         if size not in self._stretched:
             if height < 16 or width < 16:
                 raise BadInput(f"frame {width}x{height} is too small to watermark")
             stretched = cv2.resize(self._grid, (width, height), interpolation=cv2.INTER_LINEAR)
             # Interpolation smooths the grid more the larger the frame; rescaling keeps the RMS the same at any size.
-            level = MARK_RMS_LEVELS * self.strength / max(float(np.sqrt(np.mean(stretched**2))), 1e-12)
-            self._stretched = {size: stretched * np.float32(level)}
+            stretched *= np.float32(MARK_RMS_LEVELS * self.strength / max(float(np.sqrt(np.mean(stretched**2))), 1e-12))
+            self._stretched = {size: (stretched, *_block_moments(stretched, _guard_blocks(height, width)))}
         return self._stretched[size]
 
-    def delta(self, luma: np.ndarray, colour_half: np.ndarray | None = None, video_range: bool = False) -> np.ndarray:
-        """The luma change (float32, display levels) this embedder adds to a frame with this luma.
+    def _delta(
+        self, luma: np.ndarray, luma_small: np.ndarray, host_small: np.ndarray, video_range: bool, unit: float
+    ) -> np.ndarray:
+        """The luma change (float32, display levels × `unit`), given the frame's luma at full and 1/4 size and
+        what the SSIM guard compares against at 1/4 size (RGB when the colours are known, else luma)."""
+        height, width = luma.shape
+        stretched, block_mean, block_variance = self._mark_for(height, width)
+        gain = texture_gain(luma_small, video_range)
+        block_gain = _resized(gain, block_mean.shape[::-1])  # the gain is smooth: constant over a block
+        guard = SsimGuard(host_small, block_gain * block_mean, block_gain * block_gain * block_variance)
+        scale = guard.largest_scale(1.0 - (1.0 - SSIM_TARGET) * self.strength**2)
+        return cv2.multiply(stretched, _resized(gain, (width, height)), scale=scale * unit)
 
-        `colour_half` is the frame's RGB at half size, if known: the SSIM guard then watches every channel.
-        """
-        mark = cv2.multiply(self._mark_for(*luma.shape), texture_mask(luma, video_range))
-        guard = SsimGuard(_half(luma) if colour_half is None else colour_half, _half(mark))
-        allowed_loss = (1.0 - SSIM_TARGET) * self.strength**2
-        return mark * np.float32(guard.largest_scale(1.0 - allowed_loss))
+    def delta(self, luma: np.ndarray) -> np.ndarray:
+        """The change (float32, display levels) this embedder adds to a luma plane (H, W) uint8."""
+        luma_small = _reduced(luma)
+        return self._delta(luma, luma_small, luma_small.astype(np.float32), False, 1.0)
 
     def embed_luma(self, y: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark one luma plane (H, W) uint8. The mark does not vary with the frame number `index`."""
@@ -169,10 +195,11 @@ class Embedder:
         height, width = frame.shape[0] * 2 // 3, frame.shape[1]
         luma = frame[:height]
         chroma = frame[height:].reshape(2, height // 2, width // 2)
-        half_size = (chroma.shape[2], chroma.shape[1])
-        planes = [cv2.resize(luma, half_size, interpolation=cv2.INTER_AREA), chroma[0], chroma[1]]
-        colour = cv2.transform(cv2.merge(planes).astype(np.float32), YUV_TO_RGB)
-        return self.delta(luma, np.clip(colour, 0.0, 255.0), video_range=True) * np.float32(VIDEO_RANGE_LUMA)
+        luma_small = _reduced(luma)
+        planes = [luma_small, _resized(chroma[0], luma_small.shape[::-1], cv2.INTER_AREA),
+                  _resized(chroma[1], luma_small.shape[::-1], cv2.INTER_AREA)]
+        colour = cv2.transform(cv2.merge(planes), YUV_TO_RGB)  # uint8 in and out: saturates to 0-255
+        return self._delta(luma, luma_small, colour.astype(np.float32), True, VIDEO_RANGE_LUMA)
 
     def embed_yuv420p(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark a planar yuv420p frame (H*3//2, W) uint8; only the luma plane changes."""
@@ -184,7 +211,8 @@ class Embedder:
 
     def rgb_delta(self, frame: np.ndarray) -> np.ndarray:
         """The change (float32, code values) this embedder adds to each channel of an RGB frame."""
-        return self.delta(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), _half(frame))
+        luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        return self._delta(luma, _reduced(luma), _reduced(frame).astype(np.float32), False, 1.0)
 
     def embed_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark an RGB frame (H, W, 3) uint8 by shifting all three channels equally (a luma change)."""
