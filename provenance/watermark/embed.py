@@ -21,10 +21,11 @@ REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
 MASK_MIN, MASK_MAX = 0.8, 2.2  # limits of the mask's gain around its RMS of 1 (codecs erase a fainter mark)
-SSIM_TARGET = 0.9915  # at strength 1.0, a frame's mark is scaled down until its predicted SSIM is at least this
+SSIM_TARGET = 0.992  # at strength 1.0, a frame's mark is scaled down until its predicted SSIM is at least this
 SSIM_BLOCK_PX = 2  # ... the guard in 2-px blocks: 8-px blocks at full size, near SSIM's 7-px windows
 SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's stabilising constants for 8-bit values
-SSIM_SEARCH_STEPS = 8  # bisection steps for the guard's scale (precision 1/256)
+SSIM_SEARCH_STEPS = 2  # refinements of the guard's scale (the loss is within 0.5% of the target after 2)
+ROUNDING_VARIANCE = 1.0 / 12.0  # of rounding a change to whole code values
 CLIP_REACH_DEVIATIONS = 4.0  # blocks further than this from black and white never clip the mark
 VIDEO_RANGE_LUMA = 219.0 / 255.0  # a display-level change is this many code values of video-range luma
 VIDEO_BLACK = 16.0  # video-range luma code of black
@@ -73,6 +74,21 @@ def _block_moments(image: np.ndarray, blocks: tuple[int, int]) -> tuple[np.ndarr
     return mean, variance
 
 
+def _fine_variance(image: np.ndarray, small: np.ndarray) -> np.ndarray:
+    """An image's variance inside each cell of its reduced copy `small` (per channel), from two pixels per cell.
+
+    Reducing averages fine texture (grain, noise) away, but SSIM sees it and it hides the mark; two
+    samples per cell are enough once the guard averages them over its blocks and the whole frame.
+    """
+    rows, cols = small.shape[:2]
+    cell = image.shape[0] // rows
+    mean = small.astype(np.float32)
+    total = np.zeros_like(mean)
+    for offset in (cell // 4, 3 * cell // 4):  # two pixels on the cell's diagonal
+        total += (image[offset::cell, offset::cell][:rows, :cols].astype(np.float32) - mean) ** 2
+    return total / 2
+
+
 def _guard_blocks(height: int, width: int) -> tuple[int, int]:
     small_width, small_height = _reduced_size(height, width)
     return max(1, small_width // SSIM_BLOCK_PX), max(1, small_height // SSIM_BLOCK_PX)
@@ -103,9 +119,14 @@ class SsimGuard:
     mean itself is near black.
     """
 
-    def __init__(self, host_small: np.ndarray, mark_mean: np.ndarray, mark_variance: np.ndarray) -> None:
-        """`host_small`: the frame at the guard's size; `mark_*`: the mark's mean and variance in each block."""
-        self.host_mean, self.host_variance = _block_moments(host_small, mark_mean.shape[::-1])
+    def __init__(
+        self, host_small: np.ndarray, fine_variance: np.ndarray, mark_mean: np.ndarray, mark_variance: np.ndarray
+    ) -> None:
+        """`host_small`: the frame at 1/4 size; `fine_variance`: the variance its cells average away (same
+        layout); `mark_*`: the mark's mean and variance in each block."""
+        blocks = mark_mean.shape[::-1]
+        self.host_mean, self.host_variance = _block_moments(host_small, blocks)
+        self.host_variance += cv2.resize(fine_variance, blocks, interpolation=cv2.INTER_AREA)
         if host_small.ndim == 3:
             mark_mean, mark_variance = mark_mean[..., None], mark_variance[..., None]
         self.mark_mean = np.broadcast_to(mark_mean, self.host_mean.shape)
@@ -127,14 +148,19 @@ class SsimGuard:
         return float(np.mean(luminance * structure))
 
     def largest_scale(self, target: float) -> float:
-        """The largest scale in [0, 1] whose predicted SSIM is at least `target` (bisection)."""
-        if self.ssim(1.0) >= target:
-            return 1.0
-        low, high = 0.0, 1.0
+        """The largest scale in [0, 1] whose predicted SSIM is about `target`.
+
+        The SSIM loss grows almost in proportion to the mark's power (scale squared) and a little slower,
+        so power × allowed / loss, repeated, closes in on the answer from above in a few steps.
+        """
+        allowed, loss = 1.0 - target, 1.0 - self.ssim(1.0)
+        power = 1.0
         for _ in range(SSIM_SEARCH_STEPS):
-            middle = 0.5 * (low + high)
-            low, high = (middle, high) if self.ssim(middle) >= target else (low, middle)
-        return low
+            if loss <= allowed:
+                break
+            power *= allowed / loss
+            loss = 1.0 - self.ssim(float(np.sqrt(power)))
+        return float(np.sqrt(power))
 
 
 class Embedder:
@@ -165,22 +191,27 @@ class Embedder:
         return self._stretched[size]
 
     def _delta(
-        self, luma: np.ndarray, luma_small: np.ndarray, host_small: np.ndarray, video_range: bool, unit: float
+        self, luma: np.ndarray, luma_small: np.ndarray, host: tuple[np.ndarray, np.ndarray], video_range: bool,
+        unit: float,
     ) -> np.ndarray:
         """The luma change (float32, display levels × `unit`), given the frame's luma at full and 1/4 size and
-        what the SSIM guard compares against at 1/4 size (RGB when the colours are known, else luma)."""
+        what the SSIM guard compares against: the frame at 1/4 size (RGB when the colours are known, else
+        luma, in display levels) and the variance inside its cells."""
         height, width = luma.shape
         stretched, block_mean, block_variance = self._mark_for(height, width)
         gain = texture_gain(luma_small, video_range)
         block_gain = _resized(gain, block_mean.shape[::-1])  # the gain is smooth: constant over a block
-        guard = SsimGuard(host_small, block_gain * block_mean, block_gain * block_gain * block_variance)
+        rounding = ROUNDING_VARIANCE / unit**2  # the output's rounding to whole code values, in display levels
+        mark_variance = block_gain * block_gain * block_variance + np.float32(rounding)
+        guard = SsimGuard(*host, block_gain * block_mean, mark_variance)
         scale = guard.largest_scale(1.0 - (1.0 - SSIM_TARGET) * self.strength**2)
         return cv2.multiply(stretched, _resized(gain, (width, height)), scale=scale * unit)
 
     def delta(self, luma: np.ndarray) -> np.ndarray:
         """The change (float32, display levels) this embedder adds to a luma plane (H, W) uint8."""
         luma_small = _reduced(luma)
-        return self._delta(luma, luma_small, luma_small.astype(np.float32), False, 1.0)
+        return self._delta(luma, luma_small, (luma_small.astype(np.float32), _fine_variance(luma, luma_small)),
+                           False, 1.0)
 
     def embed_luma(self, y: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark one luma plane (H, W) uint8. The mark does not vary with the frame number `index`."""
@@ -196,10 +227,13 @@ class Embedder:
         luma = frame[:height]
         chroma = frame[height:].reshape(2, height // 2, width // 2)
         luma_small = _reduced(luma)
-        planes = [luma_small, _resized(chroma[0], luma_small.shape[::-1], cv2.INTER_AREA),
-                  _resized(chroma[1], luma_small.shape[::-1], cv2.INTER_AREA)]
-        colour = cv2.transform(cv2.merge(planes), YUV_TO_RGB)  # uint8 in and out: saturates to 0-255
-        return self._delta(luma, luma_small, colour.astype(np.float32), True, VIDEO_RANGE_LUMA)
+        chroma_small = [_resized(plane, luma_small.shape[::-1], cv2.INTER_AREA) for plane in chroma]
+        colour = cv2.transform(cv2.merge([luma_small, *chroma_small]), YUV_TO_RGB)  # uint8: saturates to 0-255
+        # Fine texture per plane, carried into RGB as independent parts (squared conversion weights).
+        planes = zip((luma, *chroma), (luma_small, *chroma_small), strict=True)
+        fine = cv2.merge([_fine_variance(plane, small) for plane, small in planes])
+        fine_rgb = cv2.transform(fine, np.square(YUV_TO_RGB[:, :3]))
+        return self._delta(luma, luma_small, (colour.astype(np.float32), fine_rgb), True, VIDEO_RANGE_LUMA)
 
     def embed_yuv420p(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark a planar yuv420p frame (H*3//2, W) uint8; only the luma plane changes."""
@@ -212,7 +246,9 @@ class Embedder:
     def rgb_delta(self, frame: np.ndarray) -> np.ndarray:
         """The change (float32, code values) this embedder adds to each channel of an RGB frame."""
         luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        return self._delta(luma, _reduced(luma), _reduced(frame).astype(np.float32), False, 1.0)
+        frame_small = _reduced(frame)
+        host = (frame_small.astype(np.float32), _fine_variance(frame, frame_small))
+        return self._delta(luma, _reduced(luma), host, False, 1.0)
 
     def embed_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """Watermark an RGB frame (H, W, 3) uint8 by shifting all three channels equally (a luma change)."""
