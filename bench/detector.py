@@ -76,7 +76,8 @@ def accuracy(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile,
-                         backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed)
+                         backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed,
+                         min_gain_auc=args.min_gain_auc)
     report = leave_one_generator_out(dataset, args.out / "folds", config,
                                      out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png",
                                      workers=args.workers)
@@ -103,6 +104,8 @@ def main() -> None:
     accuracy_parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     accuracy_parser.add_argument("--seed", type=int, default=TrainConfig.seed,
                                  help="fold k trains with seed + k (inner split, initialisation, batches)")
+    accuracy_parser.add_argument("--min-gain-auc", type=float, default=TrainConfig.min_gain_auc,
+                                 help="a trained backbone is kept only if it beats the untrained one by this inner AUC")
     accuracy_parser.add_argument("--out", type=Path, default=CACHE / "logo")
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy}[args.command](args)

@@ -21,8 +21,13 @@ RESIDUAL_GAIN = 8.0
 REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1, "residual+statistics": 3}
 SPECTRUM_POOL = 2  # average 2x2 frequency bins: a steadier power estimate and a quarter of the compute
 RING_BINS = 16
-# Radial residual spectra of grey, Cb and Cr, then colour means and spreads, then saturation mean and spread.
-STATISTICS = 3 * RING_BINS + 6 + 2
+COARSE_RING_BINS = 8  # rings of the residual of the tile shrunk 2x
+ENERGY_BLOCKS_PX = (16, 32)  # the residual's local energy is measured in blocks of these sides
+ENERGY_QUANTILES = (0.1, 0.5, 0.9)
+ENERGY_STATISTICS = len(ENERGY_QUANTILES) + 2  # the quantiles, their 90-10 spread and the standard deviation
+# For grey, Cb and Cr residuals: radial spectra at full and half scale, and the spread of local energies at two
+# block sizes; then colour means and spreads, then saturation mean and spread.
+STATISTICS = 3 * (RING_BINS + COARSE_RING_BINS + len(ENERGY_BLOCKS_PX) * ENERGY_STATISTICS) + 6 + 2
 CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows (ITU-R BT.601)
 BACKBONE_DROPOUT = 0.5
 STATISTICS_INVERSE_L2 = 0.1  # the statistics head's logistic regression: C, as in scikit-learn
@@ -82,16 +87,36 @@ def high_pass(tiles: torch.Tensor) -> torch.Tensor:
 def tile_statistics(tiles: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """Fixed statistics of (N, 3, H, W) tiles and their residuals: (N, STATISTICS).
 
-    The radial log power spectra of the grey and chroma (Cb, Cr) residuals, the colour means and spreads, and
+    For the grey and chroma (Cb, Cr) residuals: the radial log power spectrum, the same of the tile shrunk 2x,
+    and the distribution of local residual energies (`energy_spread`); then the colour means and spreads, and
     the mean and spread of the saturation (max - min) / max.
     """
-    chroma = torch.einsum("ck,nkhw->nchw", torch.tensor(CHROMA_FROM_RGB, dtype=residual.dtype), residual)
-    spectra = [ring_spectrum(plane) for plane in (residual.mean(dim=1), chroma[:, 0], chroma[:, 1])]
+    planes = residual_planes(residual)
+    spectra = [ring_spectrum(plane) for plane in planes]
+    coarse = [ring_spectrum(plane, COARSE_RING_BINS) for plane in residual_planes(high_pass(F.avg_pool2d(tiles, 2)))]
+    energies = [energy_spread(plane, block_px) for block_px in ENERGY_BLOCKS_PX for plane in planes]
     brightest = tiles.amax(dim=1)
     saturation = (brightest - tiles.amin(dim=1)) / brightest.clamp_min(1.0 / 255)
     colour = [tiles.mean(dim=(2, 3)), tiles.std(dim=(2, 3)), saturation.mean(dim=(1, 2))[:, None],
               saturation.std(dim=(1, 2))[:, None]]
-    return torch.cat([*spectra, *colour], dim=1)
+    return torch.cat([*spectra, *coarse, *energies, *colour], dim=1)
+
+
+def residual_planes(residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The grey, Cb and Cr planes of (N, 3, H, W) RGB residuals, each (N, H, W)."""
+    chroma = torch.einsum("ck,nkhw->nchw", torch.tensor(CHROMA_FROM_RGB, dtype=residual.dtype), residual)
+    return residual.mean(dim=1), chroma[:, 0], chroma[:, 1]
+
+
+def energy_spread(residual: torch.Tensor, block_px: int) -> torch.Tensor:
+    """How the log energy of (N, H, W) residuals varies between blocks: quantiles, 90-10 spread, deviation.
+
+    Generated frames tend to be evenly clean or evenly noisy; camera noise and texture vary across the frame.
+    """
+    energy = torch.log(F.avg_pool2d(residual.square()[:, None], block_px).flatten(1) + 1e-6)
+    quantiles = torch.quantile(energy, torch.tensor(ENERGY_QUANTILES, dtype=energy.dtype), dim=1).T
+    spread = quantiles[:, -1:] - quantiles[:, :1]
+    return torch.cat([quantiles, spread, energy.std(dim=1, correction=0, keepdim=True)], dim=1)
 
 
 def ring_spectrum(residual: torch.Tensor, bins: int = RING_BINS) -> torch.Tensor:

@@ -78,11 +78,11 @@ def trained(clip_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 def test_training_lowers_the_loss(clip_folder: Path, tmp_path: Path) -> None:
     """On the backbone alone: the default network's fitted statistics head already separates these clips."""
-    config = detector.TrainConfig(tile_px=32, batch_size=16, max_steps=30, eval_every_steps=10, patience_evals=10,
+    config = detector.TrainConfig(tile_px=32, batch_size=16, max_steps=60, eval_every_steps=20, patience_evals=10,
                                   augment_variants=1, representation="residual")
     model = detector.train(detector.load_dataset(clip_folder), tmp_path / "model", config, cache_dir=tmp_path / "c")
     history = model.card["training"]["history"]
-    assert history[-1]["train_loss"] < 0.6 * history[1]["train_loss"]
+    assert history[-1]["train_loss"] < 0.5 * history[1]["train_loss"]
 
 
 def test_trained_model_reloads_to_identical_scores(trained, clip_folder: Path) -> None:
