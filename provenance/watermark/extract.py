@@ -8,8 +8,8 @@ of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
-with the sync noise only, and the detection template has its chance correlation with the sync noise
-removed, so the search does not bias the test. The payload decode adds evidence: one of an unmarked
+with the sync noise only, and the canvas's component along the sync field as the chosen alignment
+sees it is taken out of the test, so the search does not bias it. The payload decode adds evidence: one of an unmarked
 clip's 8 candidate words passes the 24 check bits with probability at most q = 8 * 2^-24, so the p-value
 is q * P(Z >= z) when one passes and q + (1 - q) * P(Z >= z) when none does. "detected" needs p <= 1e-6.
 """
@@ -175,7 +175,7 @@ class _Analysis:
         coarse_field = cv2.resize(key.sync_field, (COARSE_CELLS, COARSE_CELLS), interpolation=cv2.INTER_AREA)
         self.coarse_gain = band_filter(COARSE_CELLS)
         self.coarse_sync = np.fft.rfft2(coarse_field)
-        self.detection_spectrum = np.fft.rfft2(key.detection_template)
+        self.detection_spectrum = np.fft.rfft2(key.detection_noise)
 
     def _sync_scores(self, source: np.ndarray, scale_y: float, scale_x: float) -> np.ndarray:
         """z-score of the sync field at every integer shift, for one scale (circular cross-correlation)."""
@@ -237,18 +237,27 @@ class _Analysis:
         moved = _to_canvas(source, alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x)
         return _filtered(moved, self.key.gain)
 
-    def _detection_z(self, canvas: np.ndarray) -> float:
+    def _detection_z(self, canvas: np.ndarray, alignment: _Alignment) -> float:
         """Correlation with the detection noise, in units of its spread over all other circular shifts.
 
         Shifting the key's noise keeps its spectrum, so the shifted correlations are null samples that
         share this clip's interaction with this key's spectrum; the cells next to zero shift are left out
-        because a marked clip correlates there too.
+        because a marked clip correlates there too. The alignment was chosen where the sync field fits
+        best, so an unmarked canvas leans towards the sync field as that alignment sees it (cut to the
+        visible area); the detection noise's chance overlap with that shape would move z by up to 0.1,
+        so the correlation along it is taken out first.
         """
         cross = np.fft.irfft2(np.conj(np.fft.rfft2(canvas)) * self.detection_spectrum, s=canvas.shape)
         near = np.abs(((np.arange(GRID_CELLS) + GRID_CELLS // 2) % GRID_CELLS) - GRID_CELLS // 2) <= NULL_EXCLUDED_CELLS
         null = cross[~(near[:, None] & near[None, :])]
         spread = float(np.sqrt(np.mean(null**2)))
-        return float(cross[0, 0]) / spread if spread > 0 else 0.0
+        if spread <= 0:
+            return 0.0
+        visible = _to_canvas(np.ones_like(canvas), alignment.scale_y, alignment.scale_x, alignment.shift_y,
+                             alignment.shift_x)
+        selected = _filtered(visible * self.key.sync_field, self.key.gain)
+        overlap = float(np.sum(selected * self.key.detection_noise)) / max(float(np.sum(selected * selected)), 1e-12)
+        return (float(cross[0, 0]) - overlap * float(np.sum(canvas * selected))) / spread
 
     def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float, np.ndarray | None]:
         """(p-value, payload or None, detection z, unchecked payload bits) at one alignment."""
@@ -256,7 +265,7 @@ class _Analysis:
         norm = float(np.sqrt(np.sum(canvas**2)))
         if norm <= 0:
             return 1.0, None, 0.0, None
-        z_detection = self._detection_z(canvas)
+        z_detection = self._detection_z(canvas, alignment)
         cells = self.key.bit_of_cell.ravel()
         evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
         spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))

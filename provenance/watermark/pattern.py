@@ -81,18 +81,6 @@ class WatermarkKey:
         return self.rng("detection").standard_normal((GRID_CELLS, GRID_CELLS)).astype(np.float32)
 
     @cached_property
-    def detection_template(self) -> np.ndarray:
-        """The detection noise less its chance correlation with the sync noise (in the carrier band).
-
-        Extraction picks the alignment where the sync field correlates best, which for an unmarked clip
-        leaves a little of the sync field's shape in the aligned residual; a template uncorrelated with
-        it keeps that choice from moving the detection test (by up to 0.1 sigma for some keys).
-        """
-        detection, sync = apply_band(self.detection_noise, self.gain), apply_band(self.sync_noise, self.gain)
-        overlap = float(np.sum(detection * sync) / np.sum(sync * sync))
-        return (self.detection_noise - overlap * self.sync_noise).astype(np.float32)
-
-    @cached_property
     def payload_noise(self) -> np.ndarray:
         return self.rng("payload").standard_normal((GRID_CELLS, GRID_CELLS)).astype(np.float32)
 
