@@ -7,6 +7,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,21 @@ def test_untrained_network_is_the_statistics_regression(clip_folder: Path, tmp_p
     for frames, rows in zip(windows, statistics, strict=True):
         expected = regression.decision_function((rows - stacked.mean(axis=0)) / scale).reshape(len(frames), -1)
         assert model.frame_logits(frames) == pytest.approx(expected.mean(axis=1), abs=1e-3)
+
+
+def test_trained_backbone_replaces_the_regression_only_past_the_bar(clip_folder: Path, tmp_path: Path) -> None:
+    dataset = detector.load_dataset(clip_folder)
+    frames = normalise(dataset.clips[0].path).frames[::FRAME_STRIDE]
+    base = detector.TrainConfig(tile_px=32, batch_size=8, max_steps=4, eval_every_steps=2, patience_evals=10,
+                                augment_variants=0)
+    logits = {}
+    configs = {"untrained": replace(base, max_steps=0), "unreachable bar": replace(base, min_gain_auc=2.0),
+               "no bar": replace(base, min_gain_auc=-1.0)}
+    for name, config in configs.items():
+        model = detector.train(dataset, tmp_path / name, config, cache_dir=tmp_path / "cache")
+        logits[name] = model.frame_logits(frames)
+    assert logits["unreachable bar"] == pytest.approx(logits["untrained"])
+    assert logits["no bar"] != pytest.approx(logits["untrained"])
 
 
 def test_shipped_reference_model_scores_a_clip(clip_folder: Path) -> None:
