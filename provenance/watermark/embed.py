@@ -17,12 +17,12 @@ from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
 MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit code values
-REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of its size ...
+REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of its size
+SSIM_BLOCK_PX = 2  # the guard's blocks at that size: 8 px at full size, near SSIM's 7-px windows
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
 MASK_MIN, MASK_MAX = 0.8, 2.2  # limits of the mask's gain around its RMS of 1 (codecs erase a fainter mark)
 SSIM_TARGET = 0.992  # at strength 1.0, a frame's mark is scaled down until its predicted SSIM is at least this
-SSIM_BLOCK_PX = 2  # ... the guard in 2-px blocks: 8-px blocks at full size, near SSIM's 7-px windows
 SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's stabilising constants for 8-bit values
 SSIM_SEARCH_STEPS = 2  # refinements of the guard's scale (the loss is within 0.5% of the target after 2)
 ROUNDING_VARIANCE = 1.0 / 12.0  # of rounding a change to whole code values

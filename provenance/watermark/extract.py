@@ -8,10 +8,11 @@ of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
-with the sync noise only, and the canvas's component along the sync field as the chosen alignment
-sees it is taken out of the test, so the search does not bias it. The payload decode adds evidence: one of an unmarked
-clip's 8 candidate words passes the 24 check bits with probability at most q = 8 * 2^-24, so the p-value
-is q * P(Z >= z) when one passes and q + (1 - q) * P(Z >= z) when none does. "detected" needs p <= 1e-6.
+with the sync noise only, and the canvas's component along the sync field as the chosen alignment sees
+it is taken out of the test, so the search does not bias it. The payload decode adds evidence: one of an
+unmarked clip's 8 candidate words passes the 24 check bits with probability at most q = 8 * 2^-24, so the
+p-value is q * P(Z >= z) when one passes and q + (1 - q) * P(Z >= z) when none does. "detected" needs
+p <= 1e-6.
 """
 
 from __future__ import annotations
