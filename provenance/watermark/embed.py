@@ -16,7 +16,7 @@ from provenance.files import atomic_output
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
-MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit code values
+MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit display levels
 REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of its size
 SSIM_BLOCK_PX = 2  # the guard's blocks at that size: 8 px at full size, near SSIM's 7-px windows
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
@@ -176,7 +176,7 @@ class Embedder:
         self._stretched: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def _mark_for(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The mark stretched to a frame size, with its mean and mean square in each SSIM guard block (cached).
+        """The mark stretched to a frame size, with its mean and variance in each SSIM guard block (cached).
 
         The block statistics come from the full-size mark, whose finest detail a reduced copy would lose.
         """
