@@ -9,7 +9,10 @@ from pathlib import Path
 
 import click
 
+from detector.training import TrainConfig
 from provenance.errors import BadInput, ProvenanceError
+
+DEFAULTS = TrainConfig()
 
 model_option = click.option(
     "--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -23,6 +26,12 @@ pair_option = click.option("--pair", "pairs", multiple=True, metavar="SOURCE=GRO
                                 "generator that edited them). Repeatable.")
 threads_option = click.option("--threads", type=click.IntRange(1, 256), default=None,
                                help="CPU threads for the network [default: torch's choice].")
+steps_option = click.option("--steps", type=click.IntRange(1), default=DEFAULTS.max_steps, show_default=True,
+                            help="Maximum training steps (per fold with --leave-one-generator-out).")
+min_gain_option = click.option("--min-gain-auc", type=click.FloatRange(0, 1), default=DEFAULTS.min_gain_auc,
+                               show_default=True,
+                               help="Trained backbone weights replace the untrained network (the statistics "
+                                    "regression) only if they beat its held-out AUC by this much.")
 workers_option = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
                               help="Processes for preparing clips.")
 
@@ -67,36 +76,38 @@ def detector() -> None:
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (weights, model card, checkpoint).")
-@click.option("--backbone", default="test_efficientnet", show_default=True,
+@click.option("--backbone", default=DEFAULTS.backbone, show_default=True,
               help="Any timm model name (built from scratch).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
-@click.option("--steps", type=click.IntRange(1), default=300, show_default=True, help="Maximum training steps.")
-@click.option("--batch-size", type=click.IntRange(2), default=32, show_default=True, help="Tiles per step.")
-@click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=128, show_default=True,
+@steps_option
+@click.option("--batch-size", type=click.IntRange(2), default=DEFAULTS.batch_size, show_default=True,
+              help="Tiles per step.")
+@click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=DEFAULTS.tile_px, show_default=True,
               help="Tile side in pixels.")
-@click.option("--eval-every", type=click.IntRange(1), default=25, show_default=True,
+@click.option("--eval-every", type=click.IntRange(1), default=DEFAULTS.eval_every_steps, show_default=True,
               help="Steps between held-out checks (early stopping).")
-@click.option("--patience", type=click.IntRange(1), default=4, show_default=True,
+@click.option("--patience", type=click.IntRange(1), default=DEFAULTS.patience_evals, show_default=True,
               help="Held-out checks without improvement before stopping.")
-@click.option("--augment", type=click.IntRange(0, 16), default=2, show_default=True,
+@click.option("--augment", type=click.IntRange(0, 16), default=DEFAULTS.augment_variants, show_default=True,
               help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--name", default="detector", show_default=True, help="Model name for the model card.")
+@min_gain_option
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name for the model card.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.safetensors.")
 @pair_option
 @cache_option
 @workers_option
-def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, seed, name,
-          resume, pairs, cache_dir, workers) -> None:
+def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, min_gain_auc,
+          seed, name, resume, pairs, cache_dir, workers) -> None:
     """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/)."""
     from detector.data import load_dataset
-    from detector.training import TrainConfig
     from detector.training import train as train_detector
 
     config = TrainConfig(backbone=backbone, weights=str(weights) if weights else None, tile_px=tile_px,
                          batch_size=batch_size, max_steps=steps, eval_every_steps=eval_every,
-                         patience_evals=patience, augment_variants=augment, seed=seed, name=name)
+                         patience_evals=patience, augment_variants=augment, min_gain_auc=min_gain_auc, seed=seed,
+                         name=name)
     model = train_detector(load_dataset(data, _pairs(pairs)), out_dir, config, resume=resume, progress=progress_bar,
                            workers=workers, **_cache(cache_dir))
     metrics = model.card["metrics"]["held_out_clean_and_augmented"]
@@ -115,14 +126,14 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 @click.option("--leave-one-generator-out", "logo_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Instead of evaluating one model, train one per held-out generator (and the statistics "
                    "baseline) in this folder and report both.")
-@click.option("--steps", type=click.IntRange(1), default=300, show_default=True,
-              help="Training steps per fold (with --leave-one-generator-out).")
+@steps_option
+@min_gain_option
 @pair_option
 @cache_option
 @workers_option
 @threads_option
-def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, pairs, cache_dir, workers,
-             threads) -> None:
+def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, min_gain_auc, pairs, cache_dir,
+             workers, threads) -> None:
     """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA."""
     from detector.data import load_dataset
     from detector.distortions import CONDITIONS, condition
@@ -130,13 +141,13 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
     from detector.evaluation import leave_one_generator_out, logo_table
     from detector.metrics import format_table
     from detector.model import load
-    from detector.training import TrainConfig
 
     dataset = load_dataset(data, _pairs(pairs))
     names = [condition(d).name for d in distortions] or list(CONDITIONS)
     if logo_dir is not None:
-        report = leave_one_generator_out(dataset, logo_dir, TrainConfig(max_steps=steps), names, progress=progress_bar,
-                                         out_json=json_path, roc_png=roc_path, workers=workers, **_cache(cache_dir))
+        config = TrainConfig(max_steps=steps, min_gain_auc=min_gain_auc)
+        report = leave_one_generator_out(dataset, logo_dir, config, names, progress=progress_bar, out_json=json_path,
+                                         roc_png=roc_path, workers=workers, **_cache(cache_dir))
         click.echo(logo_table(report))
         return
     report = evaluate_detector(load(model_dir, threads), dataset, names, out_json=json_path, roc_png=roc_path,

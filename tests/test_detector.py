@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 import detector
+import detector.cli as detector_cli
 from detector.calibration import fit_calibration
 from detector.metrics import clip_metrics, expected_calibration_error
 from detector.model import FRAME_STRIDE, WEIGHTS_NAME
@@ -122,6 +124,35 @@ def test_score_command_prints_json_lines(trained, clip_folder: Path) -> None:
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["path"] for line in lines] == clips
     assert all({"time", "score"} <= set(line["frames"][0]) for line in lines)
+
+
+CLI_OPTION_FIELDS = {
+    "--backbone": "backbone", "--steps": "max_steps", "--batch-size": "batch_size", "--tile": "tile_px",
+    "--eval-every": "eval_every_steps", "--patience": "patience_evals", "--augment": "augment_variants",
+    "--min-gain-auc": "min_gain_auc", "--seed": "seed", "--name": "name",
+}
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_training_options_default_to_train_config(command: str) -> None:
+    help_text = " ".join(CliRunner().invoke(cli, ["detector", command, "--help"]).output.split())
+    options = {opt: param for param in detector_cli.detector.commands[command].params for opt in param.opts}
+    offered = [option for option in CLI_OPTION_FIELDS if option in options]
+    assert {"--steps", "--min-gain-auc"} <= set(offered)
+    for option in offered:
+        default = getattr(detector.TrainConfig, CLI_OPTION_FIELDS[option])
+        assert options[option].default == default, option
+        assert re.search(rf"{option} [^[]*\[default: {re.escape(str(default))}[];]", help_text), option
+
+
+def test_train_command_passes_its_options_to_training(clip_folder: Path, tmp_path: Path) -> None:
+    args = ["--tile", "32", "--steps", "4", "--eval-every", "2", "--augment", "0", "--min-gain-auc", "0.5",
+            "--batch-size", "8", "--cache", str(tmp_path / "cache")]
+    result = CliRunner().invoke(cli, ["detector", "train", str(clip_folder), "-o", str(tmp_path / "model"), *args])
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "model" / "model.json").read_text())["training"]
+    assert (training["min_gain_auc"], training["max_steps"], training["tile_px"]) == (0.5, 4, 32)
+    assert training["patience_evals"] == detector.TrainConfig.patience_evals
 
 
 def test_unreadable_clip_is_bad_input(trained, tmp_path: Path) -> None:
