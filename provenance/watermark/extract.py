@@ -51,9 +51,10 @@ INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
 CHECK_PASS_PROBABILITY = LIST_PATHS * 2.0**-CRC_BITS  # chance that one of an unmarked clip's candidates passes
 MIN_VISIBLE_FRACTION = 0.68  # smallest crop searched, as a fraction of each side
 COARSE_SCALE_STEP = 0.012  # relative step of the uniform-scale search
-FINE_SCALE_STEPS = (-0.004, 0.0, 0.004)  # per-axis refinement around the coarse best
+FINE_SCALE_STEPS = (0.004, 0.002)  # relative scale steps of the per-axis refinement rounds
 COARSE_CELLS = GRID_CELLS // 2  # the uniform-scale search runs at half resolution
-COARSE_KEPT = 2  # coarse (scale, flip) candidates refined at full resolution
+COARSE_SCREENED = 8  # best coarse (scale, flip) candidates re-scored at full resolution
+COARSE_KEPT = 2  # of those, the best are refined per axis
 MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for runs of consecutive frames
 FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
 EARLY_CHECKS = 8  # at most this many early checks (up to 3072 frames)
@@ -211,24 +212,42 @@ class _Analysis:
         reach = np.arange(-1, limit + 1) % COARSE_CELLS
         return float(scores[np.ix_(reach, reach)].max())
 
+    def _aligned(self, source: np.ndarray, scale_y: float, scale_x: float, flipped: bool) -> _Alignment:
+        """The best shift for one scale per axis, as an alignment scored by its sync peak."""
+        peak, shift_y, shift_x = self._best_shift(self._sync_scores(source, scale_y, scale_x), scale_y, scale_x)
+        return _Alignment(scale_y, scale_x, shift_y, shift_x, flipped, peak)
+
+    def _refined(self, source: np.ndarray, start: _Alignment, step: float) -> _Alignment:
+        """The best of an alignment and its neighbours one relative `step` away in scale, per axis."""
+        found = [start]
+        for step_y in (-step, 0.0, step):
+            for step_x in (-step, 0.0, step):
+                if step_y or step_x:
+                    scale_y, scale_x = min(start.scale_y * (1 + step_y), 1.0), min(start.scale_x * (1 + step_x), 1.0)
+                    found.append(self._aligned(source, scale_y, scale_x, start.flipped))
+        return max(found, key=lambda a: a.z_sync)
+
     def best_alignment(self) -> _Alignment:
-        """The alignment that best explains the sync field: uniform-scale search, then per-axis refinement."""
+        """The alignment that best explains the sync field.
+
+        A uniform-scale search at half resolution; its best few re-scored at full resolution (the
+        half-resolution score alone misranks weak marks); the best two refined per axis, in finer steps.
+        """
         sources = {False: self.residual, True: self.residual[:, ::-1]}
         coarse = [
             (self._coarse_score(sources[flipped], scale), scale, flipped)
             for flipped in (False, True)
             for scale in _coarse_scales()
         ]
-        found = []
-        for _, scale, flipped in sorted(coarse, reverse=True)[:COARSE_KEPT]:
-            for step_y in FINE_SCALE_STEPS:
-                for step_x in FINE_SCALE_STEPS:
-                    scale_y, scale_x = min(scale * (1 + step_y), 1.0), min(scale * (1 + step_x), 1.0)
-                    peak, shift_y, shift_x = self._best_shift(
-                        self._sync_scores(sources[flipped], scale_y, scale_x), scale_y, scale_x
-                    )
-                    found.append(_Alignment(scale_y, scale_x, shift_y, shift_x, flipped, peak))
-        return max(found, key=lambda a: a.z_sync)
+        screened = [
+            self._aligned(sources[flipped], scale, scale, flipped)
+            for _, scale, flipped in sorted(coarse, reverse=True)[:COARSE_SCREENED]
+        ]
+        kept = sorted(screened, key=lambda a: a.z_sync, reverse=True)[:COARSE_KEPT]
+        best = max((self._refined(sources[a.flipped], a, FINE_SCALE_STEPS[0]) for a in kept), key=lambda a: a.z_sync)
+        for step in FINE_SCALE_STEPS[1:]:
+            best = self._refined(sources[best.flipped], best, step)
+        return best
 
     def canvas(self, alignment: _Alignment, residual: np.ndarray | None = None) -> np.ndarray:
         """A residual moved onto the embedding grid by an alignment, then band-passed."""

@@ -22,8 +22,8 @@ BAND_LOW_CYCLES = 16.0  # lowest spatial frequency carried, in cycles per frame 
 BAND_HIGH_CYCLES = 64.0  # highest, in cycles per frame side
 MIN_SECRET_BYTES = 16
 # Share of the mark's energy given to each field: alignment, the detection test, the payload.
-SYNC_ENERGY = 0.22
-DETECTION_ENERGY = 0.10
+SYNC_ENERGY = 0.19
+DETECTION_ENERGY = 0.05
 PAYLOAD_ENERGY = 1.0 - SYNC_ENERGY - DETECTION_ENERGY
 
 
