@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from detector.forest import Forest
 from provenance.errors import ModelError
 
 TILE_PX = 64
@@ -32,6 +33,7 @@ CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows 
 BACKBONE_DROPOUT = 0.5
 STATISTICS_INVERSE_L2 = 0.1  # the statistics head's logistic regression: C, as in scikit-learn
 STATISTICS_MIN_SCALE = 1e-2  # a statistic (log power) that barely varies in training must not explode elsewhere
+FOREST_WEIGHT = 0.5  # the statistics' logit: the average of the regression's and the forest's
 
 
 class ResidualNet(torch.nn.Module):
@@ -57,6 +59,7 @@ class ResidualNet(torch.nn.Module):
             self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
             self.register_buffer("statistics_scale", torch.ones(STATISTICS))
             self.statistics_head = torch.nn.Linear(STATISTICS, 1)
+            self.forest = Forest()
             self.dropout = torch.nn.Dropout(BACKBONE_DROPOUT)
             self.backbone_head = torch.nn.Linear(self.backbone.num_features, 1)
             torch.nn.init.zeros_(self.backbone_head.weight)
@@ -70,9 +73,10 @@ class ResidualNet(torch.nn.Module):
         elif self.representation == "rgb+residual":
             inputs = torch.cat([tiles - 0.5, residual], dim=1)
         elif self.representation == "residual+statistics":
-            standardised = (tile_statistics(tiles, residual) - self.statistics_mean) / self.statistics_scale
-            learnt = self.backbone_head(self.dropout(self.backbone(residual)))
-            return (self.statistics_head(standardised) + learnt).squeeze(1)
+            statistics = tile_statistics(tiles, residual)
+            linear = self.statistics_head((statistics - self.statistics_mean) / self.statistics_scale).squeeze(1)
+            learnt = self.backbone_head(self.dropout(self.backbone(residual))).squeeze(1)
+            return (1 - FOREST_WEIGHT) * linear + FOREST_WEIGHT * self.forest(statistics) + learnt
         else:
             inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
@@ -161,9 +165,9 @@ def statistics_of(frames: np.ndarray, tile_px: int = TILE_PX) -> np.ndarray:
 
 
 def fit_statistics_head(
-    net: ResidualNet, statistics: np.ndarray, labels: np.ndarray, inverse_l2: float = STATISTICS_INVERSE_L2
+    net: ResidualNet, statistics: np.ndarray, labels: np.ndarray, seed: int, inverse_l2: float = STATISTICS_INVERSE_L2
 ) -> None:
-    """Fit the statistics head by standardised, class-balanced logistic regression (scikit-learn), then freeze it."""
+    """Fit the statistics head (standardised, class-balanced logistic regression) and the forest, then freeze them."""
     from sklearn.linear_model import LogisticRegression
 
     mean = statistics.mean(axis=0)
@@ -176,6 +180,7 @@ def fit_statistics_head(
         net.statistics_head.weight.copy_(torch.from_numpy(regression.coef_))
         net.statistics_head.bias.copy_(torch.from_numpy(regression.intercept_))
     net.statistics_head.requires_grad_(False)
+    net.forest.fit(statistics, labels, seed)
 
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -87,15 +87,15 @@ def clip_statistics(clips, variants: list[str], store: FrameStore, tile_px: int)
             for clip in clips}
 
 
-def fit_statistics(net, statistics: dict, clips) -> None:
-    """Fit the network's statistics head on the tile statistics of `clips` (from `clip_statistics`)."""
+def fit_statistics(net, statistics: dict, clips, seed: int) -> None:
+    """Fit the network's statistics head and forest on the tile statistics of `clips` (from `clip_statistics`)."""
     from detector.network import fit_statistics_head
 
     labels = [np.full(len(statistics[clip]), clip.label) for clip in clips]
-    fit_statistics_head(net, np.concatenate([statistics[clip] for clip in clips]), np.concatenate(labels))
+    fit_statistics_head(net, np.concatenate([statistics[clip] for clip in clips]), np.concatenate(labels), seed)
 
 
-def _without_held_out_statistics(detector: Detector, statistics: dict, train_clips) -> Detector:
+def _without_held_out_statistics(detector: Detector, statistics: dict, train_clips, seed: int) -> Detector:
     """The same network with its statistics head refitted on the training clips only (cross-fitting).
 
     Calibration and the threshold are fitted on the held-out clips' logits from this copy, which never saw
@@ -104,7 +104,7 @@ def _without_held_out_statistics(detector: Detector, statistics: dict, train_cli
     import copy
 
     net = copy.deepcopy(detector.net_)
-    fit_statistics(net, statistics, train_clips)
+    fit_statistics(net, statistics, train_clips, seed)
     return Detector(net, detector.card)
 
 
@@ -175,11 +175,11 @@ def train(
     net = build(config.backbone, config.weights, config.representation)
     hybrid = config.representation == "residual+statistics"
     if hybrid:
-        # Real sources are few, so this convex fit, which needs no early stopping, uses every clip; the held-out
+        # Real sources are few, so this fit, which needs no early stopping, uses every clip; the held-out
         # clips still decide the backbone's early stopping, and calibration refits this head without them.
         every_clip = tuple(dict.fromkeys(train_set.clips + held_out.clips))
         statistics = clip_statistics(every_clip, variants, store, config.tile_px)
-        fit_statistics(net, statistics, every_clip)
+        fit_statistics(net, statistics, every_clip, config.seed)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
@@ -250,7 +250,7 @@ def train(
 
     net.load_state_dict(best)
     held_logits = held_out_logits(
-        _without_held_out_statistics(detector, statistics, train_set.clips) if hybrid else detector)
+        _without_held_out_statistics(detector, statistics, train_set.clips, config.seed) if hybrid else detector)
     calibration = fit_calibration(held_logits, held_labels)
     detector = Detector(net, {
         **card,

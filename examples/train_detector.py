@@ -16,7 +16,7 @@ from detector.metrics import format_table
 def main(data: str, out_dir: str, clip: str | None = None) -> None:
     dataset = detector.load_dataset(data)
     print(f"{len(dataset)} clips: {dataset.summary()['real']} real, {dataset.summary()['generated']} generated")
-    model = detector.train(dataset, out_dir, detector.TrainConfig(max_steps=300, name="my-detector"))
+    model = detector.train(dataset, out_dir, detector.TrainConfig(name="my-detector"))
     print(f"threshold {model.threshold:.4f} (at most 1% of held-out real clips above it)")
     report = detector.evaluate(model, dataset, conditions=["clean", "h264-crf28"], out_json=Path(out_dir) / "eval.json")
     print(format_table(report["per_distortion"]))

@@ -14,15 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 import detector
 import detector.cli as detector_cli
 from detector.calibration import fit_calibration
+from detector.forest import FOREST_MAX_LEAVES, FOREST_MIN_LEAF_ROWS, FOREST_PROBABILITY_FLOOR, FOREST_TREES
 from detector.metrics import clip_metrics, expected_calibration_error
 from detector.model import FRAME_STRIDE, WEIGHTS_NAME
-from detector.network import STATISTICS_INVERSE_L2, STATISTICS_MIN_SCALE, statistics_of
+from detector.network import FOREST_WEIGHT, STATISTICS_INVERSE_L2, STATISTICS_MIN_SCALE, statistics_of
 from detector.normalise import FRAME_SIDE_PX, TARGET_FPS, WINDOW_SECONDS, normalise
 from provenance import media
 from provenance.cli import cli
@@ -251,9 +253,9 @@ def test_training_resumes_from_its_checkpoint(clip_folder: Path, tmp_path: Path)
     assert [h["step"] for h in resumed.card["training"]["history"]] == [0, 2, 4, 6, 8]
 
 
-def test_untrained_network_is_the_statistics_regression(clip_folder: Path, tmp_path: Path) -> None:
+def test_untrained_network_is_the_statistics_regression_and_forest(clip_folder: Path, tmp_path: Path) -> None:
     dataset = detector.load_dataset(clip_folder)
-    config = detector.TrainConfig(tile_px=32, max_steps=0, augment_variants=0)
+    config = detector.TrainConfig(tile_px=32, max_steps=0, augment_variants=0, seed=3)
     model = detector.train(dataset, tmp_path / "model", config, cache_dir=tmp_path / "cache", validation=dataset)
     windows = [normalise(c.path).frames[::FRAME_STRIDE] for c in dataset.clips]
     statistics = [statistics_of(frames, 32) for frames in windows]
@@ -262,9 +264,14 @@ def test_untrained_network_is_the_statistics_regression(clip_folder: Path, tmp_p
     scale = np.maximum(stacked.std(axis=0), STATISTICS_MIN_SCALE)
     regression = LogisticRegression(C=STATISTICS_INVERSE_L2, class_weight="balanced", max_iter=5000)
     regression.fit((stacked - stacked.mean(axis=0)) / scale, labels)
+    forest = RandomForestClassifier(n_estimators=FOREST_TREES, max_leaf_nodes=FOREST_MAX_LEAVES,
+                                    min_samples_leaf=FOREST_MIN_LEAF_ROWS, class_weight="balanced", random_state=3)
+    forest.fit(stacked, labels)
     for frames, rows in zip(windows, statistics, strict=True):
-        expected = regression.decision_function((rows - stacked.mean(axis=0)) / scale).reshape(len(frames), -1)
-        assert model.frame_logits(frames) == pytest.approx(expected.mean(axis=1), abs=1e-3)
+        linear = regression.decision_function((rows - stacked.mean(axis=0)) / scale)
+        voted = np.clip(forest.predict_proba(rows)[:, 1], FOREST_PROBABILITY_FLOOR, 1 - FOREST_PROBABILITY_FLOOR)
+        expected = (1 - FOREST_WEIGHT) * linear + FOREST_WEIGHT * np.log(voted / (1 - voted))
+        assert model.frame_logits(frames) == pytest.approx(expected.reshape(len(frames), -1).mean(axis=1), abs=1e-3)
 
 
 def test_trained_backbone_replaces_the_regression_only_past_the_bar(clip_folder: Path, tmp_path: Path) -> None:
