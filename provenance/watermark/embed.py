@@ -13,11 +13,12 @@ from scipy.special import ndtr
 from provenance import media
 from provenance.errors import BadInput
 from provenance.files import atomic_output
-from provenance.watermark.pattern import WatermarkKey
+from provenance.watermark.pattern import GRID_CELLS, WatermarkKey
 from provenance.watermark.payload import Payload, encode_payload
 
 MARK_RMS_LEVELS = 1.55  # RMS luma change at strength 1.0 before the texture mask, in 8-bit display levels
 REDUCTION = 4  # the texture mask and the SSIM guard look at the frame at 1/4 of its size
+MARK_MIN_PX_PER_CELL = 2.0  # large frames get their masked mark at half size, if that keeps this many px per cell
 SSIM_BLOCK_PX = 2  # the guard's blocks at that size: 8 px at full size, near SSIM's 7-px windows
 MASK_WINDOW_PX = 5  # local contrast window, at mask scale
 MASK_FLOOR_LEVELS = 12.0  # contrast below this counts as flat (8-bit levels)
@@ -65,6 +66,14 @@ def _reduced_size(height: int, width: int) -> tuple[int, int]:
 def _reduced(image: np.ndarray) -> np.ndarray:
     """An image at 1/4 size (area average, same type)."""
     return _resized(image, _reduced_size(*image.shape[:2]), cv2.INTER_AREA)
+
+
+def _mark_size(height: int, width: int) -> tuple[int, int]:
+    """(width, height) at which the mark is masked: half the frame's when that still resolves the grid finely
+    (half the memory traffic at 1080p and above), else the frame's own."""
+    if min(height, width) / 2 >= MARK_MIN_PX_PER_CELL * GRID_CELLS:
+        return width // 2, height // 2
+    return width, height
 
 
 def _block_moments(image: np.ndarray, blocks: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,18 +185,22 @@ class Embedder:
         self._stretched: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def _mark_for(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The mark stretched to a frame size, with its mean and variance in each SSIM guard block (cached).
+        """The mark stretched to the size at which it is masked, with its mean and variance in each SSIM guard
+        block of the full-size frame (cached).
 
-        The block statistics come from the full-size mark, whose finest detail a reduced copy would lose.
+        The block statistics come from the mark as it reaches the full-size frame, whose finest detail a
+        reduced copy would lose.
         """
         size = (height, width)
         if size not in self._stretched:
             if height < 16 or width < 16:
                 raise BadInput(f"frame {width}x{height} is too small to watermark")
-            stretched = cv2.resize(self._grid, (width, height), interpolation=cv2.INTER_LINEAR)
+            stretched = cv2.resize(self._grid, _mark_size(height, width), interpolation=cv2.INTER_LINEAR)
+            full = _resized(stretched, (width, height))
             # Interpolation smooths the grid more the larger the frame; rescaling keeps the RMS the same at any size.
-            stretched *= np.float32(MARK_RMS_LEVELS * self.strength / max(float(np.sqrt(np.mean(stretched**2))), 1e-12))
-            self._stretched = {size: (stretched, *_block_moments(stretched, _guard_blocks(height, width)))}
+            factor = np.float32(MARK_RMS_LEVELS * self.strength / max(float(np.sqrt(np.mean(full**2))), 1e-12))
+            moments = _block_moments(full * factor, _guard_blocks(height, width))
+            self._stretched = {size: (stretched * factor, *moments)}
         return self._stretched[size]
 
     def _delta(
@@ -205,7 +218,8 @@ class Embedder:
         mark_variance = block_gain * block_gain * block_variance + np.float32(rounding)
         guard = SsimGuard(*host, block_gain * block_mean, mark_variance)
         scale = guard.largest_scale(1.0 - (1.0 - SSIM_TARGET) * self.strength**2)
-        return cv2.multiply(stretched, _resized(gain, (width, height)), scale=scale * unit)
+        masked = cv2.multiply(stretched, _resized(gain, stretched.shape[::-1]), scale=scale * unit)
+        return masked if masked.shape == luma.shape else _resized(masked, (width, height))
 
     def delta(self, luma: np.ndarray) -> np.ndarray:
         """The change (float32, display levels) this embedder adds to a luma plane (H, W) uint8."""
