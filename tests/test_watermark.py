@@ -110,6 +110,19 @@ def test_mark_keeps_ssim_on_dark_flat_frames(camera_frames: list[np.ndarray], ke
     assert structural_similarity(camera_frames[0], stronger, channel_axis=2) < MIN_SSIM, "strength trades SSIM"
 
 
+def test_large_frames_keep_quality_and_read_back(camera_frames: list[np.ndarray], key, payload) -> None:
+    """1080p and larger frames get their masked mark at half size, stretched once: same quality, same reading."""
+    frames = _resized(camera_frames[:4], (1920, 1080))
+    embedder = Embedder(key, payload)
+    marked_frames = [embedder.embed_rgb(f, i) for i, f in enumerate(frames)]
+    assert min(_psnr_db(a, b) for a, b in zip(frames, marked_frames, strict=True)) >= MIN_PSNR_DB
+    assert structural_similarity(frames[0], marked_frames[0], channel_axis=2) >= MIN_SSIM
+    change = marked_frames[0].astype(float) - frames[0]
+    assert np.sqrt(np.mean(change**2)) > 0.5, "the mark is there"
+    detection = extract_frames(_resized(marked_frames, (960, 540)), key)
+    assert detection.detected and detection.payload == payload
+
+
 def test_pixel_formats_carry_the_same_luma_change(camera_frames: list[np.ndarray], key, payload) -> None:
     embedder = Embedder(key, payload)
     rgb = camera_frames[0][:240, :320]
