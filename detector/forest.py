@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from provenance.errors import ModelError
+
 FOREST_TREES = 200
 FOREST_MAX_LEAVES = 256  # per tree, so every tree fits buffers of 2 * 256 - 1 nodes
 FOREST_MIN_LEAF_ROWS = 5
@@ -18,8 +20,9 @@ class Forest(torch.nn.Module):
     Each node is stored as (feature, threshold, left, right, probability); a leaf points to itself.
     """
 
-    def __init__(self, trees: int = FOREST_TREES, max_leaves: int = FOREST_MAX_LEAVES) -> None:
+    def __init__(self, features: int, trees: int = FOREST_TREES, max_leaves: int = FOREST_MAX_LEAVES) -> None:
         super().__init__()
+        self.features = features
         nodes = 2 * max_leaves - 1
         self.register_buffer("feature", torch.zeros(trees, nodes, dtype=torch.int16))
         self.register_buffer("threshold", torch.zeros(trees, nodes, dtype=torch.float64))
@@ -33,14 +36,24 @@ class Forest(torch.nn.Module):
         trees = torch.arange(self.feature.shape[0])[None, :]
         row_index = torch.arange(len(rows))[:, None]
         node = torch.zeros(len(rows), len(self.feature), dtype=torch.long)
-        while True:
+        for _ in range(self.feature.shape[1]):  # no path is longer than a tree's nodes, unless the trees loop
             goes_left = values[row_index, self.feature[trees, node].long()] <= self.threshold[trees, node]
             following = torch.where(goes_left, self.left[trees, node], self.right[trees, node]).long()
             if torch.equal(following, node):
                 break
             node = following
+        else:
+            raise ModelError("the forest's trees loop: the weights are damaged")
         mean = self.probability[trees, node].mean(dim=1)
         return torch.logit(mean.clamp(FOREST_PROBABILITY_FLOOR, 1 - FOREST_PROBABILITY_FLOOR))
+
+    def check(self) -> None:
+        """Raise ModelError unless every stored node names a real statistic and a node of its own tree."""
+        nodes = self.feature.shape[1]
+        for name, limit in (("feature", self.features), ("left", nodes), ("right", nodes)):
+            indices = getattr(self, name)
+            if indices.min() < 0 or indices.max() >= limit:
+                raise ModelError(f"the forest's {name} indices leave 0..{limit - 1}: the weights are damaged")
 
     def fit(self, rows: np.ndarray, labels: np.ndarray, seed: int) -> None:
         """Grow a class-balanced random forest (scikit-learn) on `rows` and copy its trees into the buffers."""

@@ -59,7 +59,7 @@ class ResidualNet(torch.nn.Module):
             self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
             self.register_buffer("statistics_scale", torch.ones(STATISTICS))
             self.statistics_head = torch.nn.Linear(STATISTICS, 1)
-            self.forest = Forest()
+            self.forest = Forest(STATISTICS)
             self.dropout = torch.nn.Dropout(BACKBONE_DROPOUT)
             self.backbone_head = torch.nn.Linear(self.backbone.num_features, 1)
             torch.nn.init.zeros_(self.backbone_head.weight)
@@ -207,6 +207,8 @@ def load_weights(net: ResidualNet, path: str | os.PathLike) -> None:
     except RuntimeError as exc:
         first_line = str(exc).splitlines()[0]
         raise ModelError(f"{path}: weights do not fit the model card's backbone ({first_line})") from None
+    if net.representation == "residual+statistics":
+        net.forest.check()
 
 
 def tile_grid(frames: np.ndarray, tile_px: int = TILE_PX) -> torch.Tensor:

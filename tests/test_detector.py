@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from safetensors.torch import load_file, save_file
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
@@ -180,6 +181,24 @@ def test_unsafe_or_corrupt_weights_are_refused(trained, tmp_path: Path, damage: 
         weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ModelError, match="safetensors"):
         detector.load(copy)
+
+
+@pytest.mark.parametrize(("damage", "message"), [("index out of range", "indices leave"), ("loop", "trees loop")])
+def test_damaged_forest_is_refused(trained, clip_folder: Path, tmp_path: Path, damage: str, message: str) -> None:
+    _, out = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    tensors = load_file(copy / WEIGHTS_NAME)
+    left, right = tensors["forest.left"], tensors["forest.right"]
+    if damage == "index out of range":
+        left[0, 0] = right[0, 0] = 10_000
+    else:  # the root sends every row to its left child, which sends it back to the root
+        child = int(left[0, 0])
+        right[0, 0] = child
+        left[0, child] = right[0, child] = 0
+    save_file(tensors, copy / WEIGHTS_NAME)
+    with pytest.raises(ModelError, match=message):
+        detector.load(copy).score(next((clip_folder / "real").rglob("*.mp4")))
 
 
 def test_calibration_is_monotonic_in_unit_interval_and_meets_fpr() -> None:
