@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -73,6 +74,7 @@ def speed(args: argparse.Namespace) -> None:
 
 def accuracy(args: argparse.Namespace) -> None:
     dataset = load_dataset(SHARED_DATA / "clips.csv", PAIRS)
+    shutil.rmtree(args.out / "folds", ignore_errors=True)  # folds left by an earlier version would be resumed
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile,

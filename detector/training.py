@@ -16,7 +16,7 @@ from detector.data import Dataset
 from detector.frames import FrameStore
 from detector.metrics import clip_metrics
 from detector.model import Detector, input_spec
-from provenance.errors import BadInput
+from provenance.errors import BadInput, ModelError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 CHECKPOINT_STATE_NAME = "checkpoint.json"
@@ -193,7 +193,12 @@ def train(
     checkpoint = out_dir / CHECKPOINT_NAME
     if resume and checkpoint.exists():
         tensors = read_safetensors(checkpoint)
-        net.load_state_dict(_prefixed(tensors, "net."))
+        try:
+            net.load_state_dict(_prefixed(tensors, "net."))
+        except RuntimeError as exc:
+            first_line = str(exc).splitlines()[0]
+            raise ModelError(f"{checkpoint} does not fit this network ({first_line}); remove it to start afresh"
+                             ) from None
         best = _prefixed(tensors, "best.")
         _restore_optimizer(optimizer, tensors)
         state = json.loads((out_dir / CHECKPOINT_STATE_NAME).read_text())

@@ -272,6 +272,16 @@ def test_training_resumes_from_its_checkpoint(clip_folder: Path, tmp_path: Path)
     assert [h["step"] for h in resumed.card["training"]["history"]] == [0, 2, 4, 6, 8]
 
 
+def test_resuming_from_another_networks_checkpoint_is_a_clear_error(clip_folder: Path, tmp_path: Path) -> None:
+    dataset = detector.load_dataset(clip_folder)
+    other = detector.TrainConfig(tile_px=32, batch_size=8, max_steps=2, eval_every_steps=2, augment_variants=0,
+                                 representation="residual")
+    detector.train(dataset, tmp_path / "model", other, cache_dir=tmp_path / "cache")
+    with pytest.raises(ModelError, match="does not fit this network"):
+        detector.train(dataset, tmp_path / "model", replace(other, representation="residual+statistics"),
+                       cache_dir=tmp_path / "cache", resume=True)
+
+
 def test_untrained_network_is_the_statistics_regression_and_forest(clip_folder: Path, tmp_path: Path) -> None:
     dataset = detector.load_dataset(clip_folder)
     config = detector.TrainConfig(tile_px=32, max_steps=0, augment_variants=0, seed=3)
