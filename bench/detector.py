@@ -22,11 +22,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import cv2  # noqa: E402
 
 from detector.baseline import clip_features  # noqa: E402
+from detector.config import TrainConfig  # noqa: E402
 from detector.data import load_dataset  # noqa: E402
 from detector.evaluation import leave_one_generator_out, logo_table  # noqa: E402
 from detector.model import load  # noqa: E402
 from detector.normalise import normalise  # noqa: E402
-from detector.training import TrainConfig  # noqa: E402
 from provenance import media  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

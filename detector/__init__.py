@@ -1,21 +1,30 @@
-"""Detector of AI-generated video from pixels alone: train, evaluate, score (torch is imported only when used)."""
+"""Detector of AI-generated video from pixels alone: train, evaluate, score.
+
+The public names load their modules on first use, so the command line starts without scikit-learn or torch.
+"""
 
 from __future__ import annotations
 
-from detector.data import Clip, Dataset, load_dataset
-from detector.evaluation import evaluate, leave_one_generator_out
-from detector.model import ClipScore, Detector, load
-from detector.training import TrainConfig, train
+import importlib
+from typing import Any
 
-__all__ = [
-    "Clip",
-    "ClipScore",
-    "Dataset",
-    "Detector",
-    "TrainConfig",
-    "evaluate",
-    "leave_one_generator_out",
-    "load",
-    "load_dataset",
-    "train",
-]
+_HOME_OF = {
+    "Clip": "detector.data",
+    "ClipScore": "detector.model",
+    "Dataset": "detector.data",
+    "Detector": "detector.model",
+    "TrainConfig": "detector.config",
+    "evaluate": "detector.evaluation",
+    "leave_one_generator_out": "detector.evaluation",
+    "load": "detector.model",
+    "load_dataset": "detector.data",
+    "train": "detector.training",
+}
+
+__all__ = sorted(_HOME_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME_OF:
+        raise AttributeError(f"module 'detector' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME_OF[name]), name)

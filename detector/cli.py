@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from detector.training import TrainConfig
+from detector.config import TrainConfig
 from provenance.errors import BadInput, ProvenanceError
 
 DEFAULTS = TrainConfig()

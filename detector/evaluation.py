@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from detector.cache import DEFAULT_CACHE_DIR, augment_variants, warm_cache
+from detector.config import TrainConfig
 from detector.data import Dataset
 from detector.distortions import CONDITIONS
 from detector.frames import FrameStore
 from detector.metrics import clip_metrics, format_table, plot_roc
 from detector.model import Detector
-from detector.training import Progress, TrainConfig, clip_logits, no_progress, train
+from detector.training import Progress, clip_logits, no_progress, train
 from provenance.errors import BadInput
 
 LOGO_CONDITIONS = ("clean", "h264-crf28+downscale-50")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from detector.cache import DEFAULT_CACHE_DIR, augment_variants, warm_cache
 from detector.calibration import fit_calibration
+from detector.config import TrainConfig
 from detector.data import Dataset
 from detector.frames import FrameStore
 from detector.metrics import clip_metrics
@@ -21,29 +22,6 @@ from provenance.errors import BadInput, ModelError
 CHECKPOINT_NAME = "checkpoint.safetensors"
 CHECKPOINT_STATE_NAME = "checkpoint.json"
 Progress = Callable[[str, int], Callable[[int], None]]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Settings of one training run (stored in the model card)."""
-
-    backbone: str = "test_efficientnet"  # timm's 99 K-parameter EfficientNet: bigger ones learn sources
-    weights: str | None = None
-    tile_px: int = 128
-    representation: str = "residual+statistics"
-    batch_size: int = 32
-    max_steps: int = 300
-    eval_every_steps: int = 25
-    patience_evals: int = 4
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.05
-    augment_variants: int = 2
-    validation_fraction: float = 0.15
-    min_gain_auc: float = 0.02  # trained weights replace the untrained network only if they beat it by this much
-    seed: int = 0
-    torch_threads: int = 1  # one thread is several times faster than two on a shared, busy machine
-    name: str = "detector"
-    version: str = "1"
 
 
 def no_progress(_label: str, _total: int) -> Callable[[int], None]:

@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from detector.cli import progress_bar
+from detector.config import TrainConfig
 from detector.data import load_dataset
 from detector.model import REFERENCE_DIR
-from detector.training import TrainConfig, train
+from detector.training import train
 
 DATA_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clips.csv"
 # Sources that share scenes with a generator (its inputs or reference motions) stay in that generator's split.
