@@ -36,6 +36,7 @@ BUSY_TIMEOUT_S = 5.0
 MAX_LOCK_POLL_S = 0.002
 CONNECT_TIMEOUT_S = 10
 EXPORT_BATCH_ROWS = 500
+PAYLOAD_BATCH_ROWS = 50000
 DEFAULT_FILE = "ledger.sqlite"
 URL_ENV = "PROVENANCE_LEDGER"
 PENDING, DONE = "pending", "done"
@@ -354,6 +355,17 @@ class Ledger:
             raise BadInput("limit and offset must not be negative")
         rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
         return [self._record(row) for row in rows]
+
+    def payloads(self) -> Iterator[str]:
+        """The watermark payload (hex) of every credential, oldest first, read in bounded batches."""
+        last_seq = 0
+        while batch := self._rows(
+            f"SELECT seq, payload FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (DONE, last_seq, PAYLOAD_BATCH_ROWS),
+        ):
+            for _, payload in batch:
+                yield payload
+            last_seq = batch[-1][0]
 
     def __iter__(self) -> Iterator[Record]:
         """Every credential, oldest first, read in bounded batches."""

@@ -117,13 +117,16 @@ class Verifier:
         if self.watermark_key is None:
             report.watermark["state"] = "not-checked"
             return
-        from provenance.watermark import extract
+        from provenance.watermark import Payload, extract, match_issued
 
         detection = extract(path, self.watermark_key)
+        ledger = self._open_ledger()
+        if detection.payload is None and ledger is not None:
+            issued = (Payload.from_hex(payload) for payload in ledger.payloads())
+            detection = match_issued(detection, self.watermark_key, issued)
         report.watermark = detection.to_dict()
         if detection.payload is None:
             return
-        ledger = self._open_ledger()
         record = ledger.get(detection.payload.hex) if ledger is not None else None
         if record is None:
             return
@@ -175,7 +178,9 @@ def explain(report: Report) -> list[str]:
         lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
     wm = report.watermark
     if wm.get("detected"):
-        lines.append(f"our watermark is present (payload {wm['payload']}): p-value {wm['p_value']:.2e} "
+        matched = (f", too damaged to read alone but matching one of the ledger's {wm['issued_compared']} issued "
+                   "payloads" if wm.get("issued_compared") else "")
+        lines.append(f"our watermark is present (payload {wm['payload']}{matched}): p-value {wm['p_value']:.2e} "
                      f"over {wm['frames']} frames")
     elif wm.get("state") == "inconclusive":
         lines.append(f"traces of our watermark (p-value {wm['p_value']:.2e}) but no readable payload: "

@@ -25,8 +25,10 @@ from provenance.watermark import (
     WatermarkKey,
     extract,
     extract_frames,
+    match_issued,
     watermark_clip,
 )
+from provenance.watermark.payload import CODED_BITS, decode_payload, encode_payload
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
 UNMARKED_CLIPS = sorted((SHARED_DATA / "clips/real").rglob("*.mp4"))[::6]
@@ -145,7 +147,7 @@ def test_streamed_clip_reads_back_with_its_payload(marked_240p_file: Path, key, 
     assert detection.p_value <= FALSE_POSITIVE_RATE
     assert detection.to_dict() == {
         "detected": True, "state": "detected", "payload": payload.hex, "p_value": detection.p_value,
-        "frames": detection.frames,
+        "frames": detection.frames, "issued_compared": 0,
     }
     assert 0 < detection.frames <= FRAMES
     assert len(detection.per_frame) == detection.frames and np.mean(detection.per_frame) > 1
@@ -205,6 +207,41 @@ def test_unmarked_p_values_are_uniform(key: WatermarkKey) -> None:
 def test_flat_frames_are_not_evidence(key: WatermarkKey) -> None:
     detection = extract_frames([np.full((240, 320), 16, np.uint8)] * 4, key)
     assert detection.state == "not-detected" and detection.payload is None
+
+
+FIXED_KEY = WatermarkKey(b"a fixed key, so these cases are the same every run")
+
+
+def _payloads(count: int, seed: int) -> list[Payload]:
+    return [Payload(row.tobytes()) for row in np.random.default_rng(seed).integers(0, 256, (count, 8), dtype=np.uint8)]
+
+
+def _evidence(payload: Payload, per_bit_z: float, seed: int) -> Detection:
+    """What extraction reports when each coded bit's evidence is `per_bit_z` deviations towards its true value."""
+    truth = 2.0 * encode_payload(payload, FIXED_KEY.check_mask) - 1.0
+    soft = per_bit_z * truth + np.random.default_rng(seed).standard_normal(truth.size)
+    return Detection(state="not-detected", payload=None, p_value=0.5, frames=1, coded_soft=soft)
+
+
+def test_issued_payloads_read_marks_too_damaged_to_decode_alone() -> None:
+    issued = _payloads(2000, seed=1)
+    for seed in range(5):
+        damaged = _evidence(issued[seed * 100], per_bit_z=0.55, seed=seed)  # below what the code needs
+        assert decode_payload(damaged.coded_soft, FIXED_KEY.check_mask) is None
+        matched = match_issued(damaged, FIXED_KEY, issued)
+        assert matched.detected and matched.payload == issued[seed * 100]
+        assert matched.p_value <= FALSE_POSITIVE_RATE and matched.issued_compared == len(issued)
+    clean = _evidence(issued[0], per_bit_z=0.0, seed=99)
+    assert match_issued(clean, FIXED_KEY, issued) is clean, "no mark: nothing matches"
+
+
+def test_issued_payloads_never_match_unmarked_evidence() -> None:
+    issued = _payloads(500, seed=2)
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        unmarked = Detection(state="not-detected", payload=None, p_value=0.5, frames=1,
+                             coded_soft=rng.standard_normal(CODED_BITS))
+        assert not match_issued(unmarked, FIXED_KEY, issued).detected
 
 
 def test_bad_inputs_are_refused(key: WatermarkKey, payload: Payload, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from provenance.watermark.payload import (
     decode_candidates,
     decode_payload,
     encode_payload,
+    encode_payloads,
 )
 
 RNG_SEED = 7
@@ -99,3 +100,10 @@ def test_noise_never_decodes_to_a_payload(check_mask: np.ndarray) -> None:
 def test_check_bits_depend_on_the_key_mask(check_mask: np.ndarray) -> None:
     payload = Payload.random()
     assert decode_payload(_soft(payload, check_mask), 1 - check_mask) is None
+
+
+def test_many_payloads_encode_at_once_to_the_same_codewords(check_mask: np.ndarray) -> None:
+    payloads = [Payload.random() for _ in range(40)] + [Payload(bytes(8)), Payload(b"\xff" * 8)]
+    words = encode_payloads(np.stack([p.bits for p in payloads]), check_mask)
+    assert words.shape == (len(payloads), CODED_BITS)
+    assert all(np.array_equal(word, encode_payload(p, check_mask)) for word, p in zip(words, payloads, strict=True))

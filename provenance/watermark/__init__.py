@@ -7,6 +7,7 @@ between 1e-6 and 1e-3, and "not-detected" above. See docs/watermark.md.
 
 from provenance.watermark.embed import Embedder, watermark_clip
 from provenance.watermark.extract import FALSE_POSITIVE_RATE, INCONCLUSIVE_P, Detection, extract, extract_frames
+from provenance.watermark.issued import match_issued
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload
 
@@ -22,5 +23,6 @@ __all__ = [
     "WatermarkKey",
     "extract",
     "extract_frames",
+    "match_issued",
     "watermark_clip",
 ]

@@ -81,6 +81,8 @@ class Detection:
     z_sync: float = 0.0
     alignment: tuple[float, float, float, float, bool] = (1.0, 1.0, 0.0, 0.0, False)
     raw_bits: np.ndarray | None = None  # the decoder's 64 payload bits before the check (diagnostics only)
+    coded_soft: np.ndarray | None = None  # evidence for each coded bit (positive: 1), N(0, 1) on unmarked clips
+    issued_compared: int = 0  # payloads of the ledger the evidence was matched against (0: read without them)
 
     @property
     def detected(self) -> bool:
@@ -93,6 +95,7 @@ class Detection:
             "payload": self.payload.hex if self.payload else None,
             "p_value": self.p_value,
             "frames": self.frames,
+            "issued_compared": self.issued_compared,
         }
 
 
@@ -279,24 +282,27 @@ class _Analysis:
         overlap = float(np.sum(selected * self.key.detection_noise)) / max(float(np.sum(selected * selected)), 1e-12)
         return (float(cross[0, 0]) - overlap * float(np.sum(canvas * selected))) / spread
 
-    def test(self, alignment: _Alignment) -> tuple[float, Payload | None, float, np.ndarray | None]:
-        """(p-value, payload or None, detection z, unchecked payload bits) at one alignment."""
+    def test(
+        self, alignment: _Alignment
+    ) -> tuple[float, Payload | None, float, np.ndarray | None, np.ndarray | None]:
+        """(p-value, payload or None, detection z, unchecked payload bits, coded-bit evidence) at one alignment."""
         canvas = self.canvas(alignment)
         norm = float(np.sqrt(np.sum(canvas**2)))
         if norm <= 0:
-            return 1.0, None, 0.0, None
+            return 1.0, None, 0.0, None, None
         z_detection = self._detection_z(canvas, alignment)
         cells = self.key.bit_of_cell.ravel()
         evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
         spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
-        candidates = decode_candidates(evidence / np.maximum(spread, 1e-12))
+        soft = evidence / np.maximum(spread, 1e-12)
+        candidates = decode_candidates(soft)
         payload = checked_payload(candidates, self.key.check_mask)
         p_detection = float(ndtr(-z_detection))
         if payload is not None:
             p_value = CHECK_PASS_PROBABILITY * p_detection
         else:
             p_value = CHECK_PASS_PROBABILITY + (1 - CHECK_PASS_PROBABILITY) * p_detection
-        return p_value, payload, z_detection, candidates[0][:PAYLOAD_BITS]
+        return p_value, payload, z_detection, candidates[0][:PAYLOAD_BITS], soft
 
 
 def _subcell(profile: np.ndarray, index: int) -> float:
@@ -341,7 +347,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
     whitening = whitening_gain(total)
     analysis = _Analysis(key, _whitened(total, whitening))
     alignment = analysis.best_alignment()
-    p_value, payload, z_detection, raw_bits = analysis.test(alignment)
+    p_value, payload, z_detection, raw_bits, coded_soft = analysis.test(alignment)
     p_value = min(1.0, p_value / p_weight)
     expected = _expected_noise(key, payload)
     per_frame = []
@@ -351,7 +357,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
         per_frame.append(float(np.sum(canvas * expected)) / norm if norm > 0 else 0.0)
     return Detection(
         state=_state(p_value, payload), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
-        z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits,
+        z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits, coded_soft=coded_soft,
         alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
     )
 

@@ -151,6 +151,20 @@ def encode_payload(payload: Payload, scrambler: np.ndarray) -> np.ndarray:
     return conv_encode(info)
 
 
+def encode_payloads(bits: np.ndarray, scrambler: np.ndarray) -> np.ndarray:
+    """Codewords of many payloads at once: (N, 64) bits 0/1 to (N, CODED_BITS) bits 0/1.
+
+    The check bits and the code are linear over GF(2), so a codeword is the zero payload's codeword plus
+    (mod 2) the codewords' differences of the payload's one bits.
+    """
+    zero = Payload(bytes(PAYLOAD_BITS // 8))
+    base = encode_payload(zero, scrambler)
+    unit = np.eye(PAYLOAD_BITS, dtype=np.uint8)
+    basis = np.stack([encode_payload(Payload.from_bits(row), scrambler) ^ base for row in unit]).astype(np.float32)
+    ones = np.asarray(bits, dtype=np.float32) @ basis  # how many one bits touch each coded bit
+    return (ones.astype(np.int64) % 2).astype(np.uint8) ^ base
+
+
 def decode_candidates(soft: np.ndarray, paths: int = LIST_PATHS) -> list[np.ndarray]:
     """The decoder's best guesses at the info bits (payload then masked check bits), best first."""
     return list_viterbi_decode(np.asarray(soft, dtype=np.float64), paths)
