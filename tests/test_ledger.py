@@ -247,6 +247,16 @@ def test_list_is_newest_first_and_export_is_json_lines(ledger_url: str, tmp_path
     assert [base64.b64decode(line["manifest_store"]) for line in lines] == [r.manifest_store for r in records]
 
 
+def test_issued_payloads_are_the_completed_ones_oldest_first(ledger_url: str, tmp_path: Path) -> None:
+    records = [make_record(tmp_path / f"{index}.mp4", f"{index + 100:016x}") for index in range(4)]
+    with Ledger.open(ledger_url) as ledger:
+        for record in records:
+            ledger.begin(record)
+        for record in records[:3]:
+            ledger.complete(record.payload)
+        assert list(ledger.payloads()) == [r.payload for r in records[:3]], "a pending signing issued nothing yet"
+
+
 # -- crashes and concurrency --------------------------------------------------------------------------------------
 
 
