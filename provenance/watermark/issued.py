@@ -23,14 +23,18 @@ from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import CODED_BITS, Payload, encode_payloads
 
 BATCH_PAYLOADS = 65536  # issued payloads scored per matrix product (bounds memory)
+# Only clips whose detection test already leans towards a mark are matched: an unmarked clip then costs no
+# scan of the ledger 95 times in 100, and damaged marks still pass (their test is independent evidence).
+MATCH_MAX_P = 0.05
 
 
 def match_issued(detection: Detection, key: WatermarkKey, issued: Iterable[Payload]) -> Detection:
     """`detection` with the best-matching issued payload when that match alone is decisive; else unchanged.
 
-    A detection that already carries a payload, or has no coded-bit evidence, is returned as it is.
+    A detection that already carries a payload, has no coded-bit evidence, or whose p-value is above
+    MATCH_MAX_P is returned as it is.
     """
-    if detection.payload is not None or detection.coded_soft is None:
+    if detection.payload is not None or detection.coded_soft is None or detection.p_value > MATCH_MAX_P:
         return detection
     evidence = np.asarray(detection.coded_soft, dtype=np.float32)
     best_score, best_payload, count = -np.inf, None, 0
