@@ -31,15 +31,8 @@ from scipy import stats
 from skimage.metrics import structural_similarity
 
 from provenance.attacks import ATTACKS, Clip, reencode
-from provenance.watermark import (
-    FALSE_POSITIVE_RATE,
-    Embedder,
-    Payload,
-    WatermarkKey,
-    extract,
-    extract_frames,
-    match_issued,
-)
+from provenance.watermark import FALSE_POSITIVE_RATE, Embedder, Payload, WatermarkKey, extract, extract_frames
+from provenance.watermark.issued import match_issued
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / ".cache"
