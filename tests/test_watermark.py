@@ -220,13 +220,14 @@ def _evidence(payload: Payload, per_bit_z: float, seed: int) -> Detection:
     """What extraction reports when each coded bit's evidence is `per_bit_z` deviations towards its true value."""
     truth = 2.0 * encode_payload(payload, FIXED_KEY.check_mask) - 1.0
     soft = per_bit_z * truth + np.random.default_rng(seed).standard_normal(truth.size)
-    return Detection(state="inconclusive", payload=None, p_value=0.01, frames=1, coded_soft=soft)
+    return Detection(state="not-detected", payload=None, p_value=0.5, frames=1, coded_soft=soft)
 
 
 def test_issued_payloads_read_marks_too_damaged_to_decode_alone() -> None:
     issued = _payloads(2000, seed=1)
     for seed in range(5):
-        damaged = _evidence(issued[seed * 100], per_bit_z=0.55, seed=seed)  # below what the code needs
+        # below what the code needs, and the small detection field shows nothing (p 0.5): the payload's evidence does
+        damaged = _evidence(issued[seed * 100], per_bit_z=0.55, seed=seed)
         assert decode_payload(damaged.coded_soft, FIXED_KEY.check_mask) is None
         matched = match_issued(damaged, FIXED_KEY, issued)
         assert matched.detected and matched.payload == issued[seed * 100]
@@ -239,12 +240,9 @@ def test_issued_payloads_never_match_unmarked_evidence() -> None:
     issued = _payloads(500, seed=2)
     rng = np.random.default_rng(3)
     for _ in range(300):
-        unmarked = Detection(state="not-detected", payload=None, p_value=0.04, frames=1,
+        unmarked = Detection(state="not-detected", payload=None, p_value=0.5, frames=1,
                              coded_soft=rng.standard_normal(CODED_BITS))
         assert not match_issued(unmarked, FIXED_KEY, issued).detected
-    damaged = _evidence(issued[0], per_bit_z=0.55, seed=0)
-    no_lean = Detection(state="not-detected", payload=None, p_value=0.5, frames=1, coded_soft=damaged.coded_soft)
-    assert match_issued(no_lean, FIXED_KEY, issued) is no_lean, "no detection evidence: the ledger is not scanned"
 
 
 def test_bad_inputs_are_refused(key: WatermarkKey, payload: Payload, tmp_path: Path) -> None:

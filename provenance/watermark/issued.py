@@ -16,27 +16,30 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import chdtrc, ndtr
 
 from provenance.watermark.extract import FALSE_POSITIVE_RATE, Detection
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import CODED_BITS, Payload, encode_payloads
 
 BATCH_PAYLOADS = 65536  # issued payloads scored per matrix product (bounds memory)
-# Only clips whose detection test already leans towards a mark are matched: an unmarked clip then costs no
-# scan of the ledger 95 times in 100, and damaged marks still pass (their test is independent evidence).
+# Only clips whose coded-bit evidence has more energy than noise would (chi-square, 282 degrees of freedom)
+# are matched: an unmarked clip then costs no scan of the ledger 95 times in 100. A gate can only lower the
+# false-positive rate, and a damaged mark passes it easily (0.5 deviations per bit add 70 to an expected 282).
 MATCH_MAX_P = 0.05
 
 
 def match_issued(detection: Detection, key: WatermarkKey, issued: Iterable[Payload]) -> Detection:
     """`detection` with the best-matching issued payload when that match alone is decisive; else unchanged.
 
-    A detection that already carries a payload, has no coded-bit evidence, or whose p-value is above
-    MATCH_MAX_P is returned as it is.
+    A detection that already carries a payload, or whose coded-bit evidence is no stronger than noise's
+    (chi-square p-value above MATCH_MAX_P), is returned as it is.
     """
-    if detection.payload is not None or detection.coded_soft is None or detection.p_value > MATCH_MAX_P:
+    if detection.payload is not None or detection.coded_soft is None:
         return detection
     evidence = np.asarray(detection.coded_soft, dtype=np.float32)
+    if chdtrc(CODED_BITS, float(np.sum(evidence.astype(np.float64) ** 2))) > MATCH_MAX_P:
+        return detection
     best_score, best_payload, count = -np.inf, None, 0
     for batch in _batches(issued):
         signs = 2.0 * encode_payloads(np.stack([p.bits for p in batch]), key.check_mask).astype(np.float32) - 1.0
