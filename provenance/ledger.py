@@ -356,27 +356,23 @@ class Ledger:
         rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
         return [self._record(row) for row in rows]
 
-    def payloads(self) -> Iterator[str]:
-        """The watermark payload (hex) of every credential, oldest first, read in bounded batches."""
+    def _done_rows(self, columns: str, batch_rows: int) -> Iterator[tuple]:
+        """(seq, *columns) of every completed credential, oldest first, read in bounded batches."""
         last_seq = 0
         while batch := self._rows(
-            f"SELECT seq, payload FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (DONE, last_seq, PAYLOAD_BATCH_ROWS),
+            f"SELECT seq, {columns} FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (DONE, last_seq, batch_rows),
         ):
-            for _, payload in batch:
-                yield payload
+            yield from batch
             last_seq = batch[-1][0]
+
+    def payloads(self) -> Iterator[str]:
+        """The watermark payload (hex) of every credential, oldest first."""
+        return (row[1] for row in self._done_rows("payload", PAYLOAD_BATCH_ROWS))
 
     def __iter__(self) -> Iterator[Record]:
         """Every credential, oldest first, read in bounded batches."""
-        last_seq = 0
-        while batch := self._rows(
-            f"SELECT seq, {', '.join(RECORD_COLUMNS)} FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (DONE, last_seq, EXPORT_BATCH_ROWS),
-        ):
-            for row in batch:
-                yield self._record(row[1:])
-            last_seq = batch[-1][0]
+        return (self._record(row[1:]) for row in self._done_rows(", ".join(RECORD_COLUMNS), EXPORT_BATCH_ROWS))
 
     def export(self, fp: IO[str]) -> int:
         """Write every credential as JSON Lines (manifest store in base64); returns how many."""
