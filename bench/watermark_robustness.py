@@ -8,7 +8,8 @@ Both methods mark the same frames with the same 64-bit payload; the marked clip 
 - ours: `extract_frames` on the attacked frames. Bit accuracy counts the decoder's 64 payload bits
   before the check; "exact" needs the check bits to pass; "detected" means p <= 1e-6. "ledger": exact
   payload once `match_issued` has also tried the clip against a ledger of 10,000 issued payloads (the
-  clips' own among them), as `provenance verify` does when the blind decode fails.
+  clips' own among them), as `provenance verify` does when the blind decode fails. The unmarked clips and
+  frames of the false-positive checks are matched against the same ledger.
 - dwtDct: decoded per frame from up to 16 evenly spaced frames, majority vote per bit (its own video
   aggregation). "Detected" means at least as many matching bits as a binomial test at 1e-6 requires.
 
@@ -167,21 +168,22 @@ def speed_rows(key: WatermarkKey, payload: Payload, baseline: DwtDct, sample: np
     return lines
 
 
-def unmarked_real(key: WatermarkKey) -> tuple[int, int, int, list[float]]:
-    """(clips, detected, inconclusive, p-values) over every clip in ../shared/data, unmarked."""
+def unmarked_real(key: WatermarkKey, issued: list[Payload]) -> tuple[int, int, int, int]:
+    """(clips, detected, inconclusive, matched to one of `issued`) over every clip in ../shared/data, unmarked."""
     rows = read_index()
-    states, p_values = [], []
+    states, matched = [], 0
     for row in rows:
         detection = extract(DATA / row["path"], key, max_frames=round(CLIP_SECONDS * float(row["fps"])) or None)
         states.append(detection.state)
-        p_values.append(detection.p_value)
-    return len(rows), states.count("detected"), states.count("inconclusive"), p_values
+        matched += match_issued(detection, key, issued).detected
+    return len(rows), states.count("detected"), states.count("inconclusive"), matched
 
 
-def unmarked_synthetic(key: WatermarkKey, count: int) -> tuple[int, int, float, float]:
-    """(detected, inconclusive, smallest p, KS p) over `count` random synthetic frames of random sizes."""
+def unmarked_synthetic(key: WatermarkKey, count: int, issued: list[Payload]) -> tuple[int, int, float, float, int]:
+    """(detected, inconclusive, smallest p, KS p, matched to one of `issued`) over `count` random synthetic frames
+    of random sizes."""
     rng = np.random.default_rng(2024)
-    states, p_values = [], []
+    states, p_values, matched = [], [], 0
     for _ in range(count):
         height = int(rng.integers(64, 400))
         width = int(height * rng.uniform(0.5, 2.2))
@@ -190,8 +192,9 @@ def unmarked_synthetic(key: WatermarkKey, count: int) -> tuple[int, int, float, 
         detection = extract_frames([np.clip(frame, 0, 255).astype(np.uint8)], key)
         states.append(detection.state)
         p_values.append(detection.p_value)
+        matched += match_issued(detection, key, issued).detected
     uniformity = stats.kstest(p_values, "uniform").pvalue
-    return states.count("detected"), states.count("inconclusive"), min(p_values), uniformity
+    return states.count("detected"), states.count("inconclusive"), min(p_values), uniformity, matched
 
 
 def main() -> None:
@@ -254,13 +257,14 @@ def main() -> None:
           f"{np.mean(base_ssim):.4f}")
     for line in speed_rows(key, Payload(rng.bytes(8)), DwtDct(rng.integers(0, 2, PAYLOAD_BITS)), sample):
         print(line)
-    count, detected, inconclusive, _ = unmarked_real(key)
+    count, detected, inconclusive, matched = unmarked_real(key, issued)
     print(f"\nUnmarked clips in ../shared/data (first {CLIP_SECONDS:.0f} s each): {count} clips, {detected} detected, "
-          f"{inconclusive} inconclusive")
+          f"{inconclusive} inconclusive, {matched} matched to one of the {len(issued)} issued payloads")
     if args.null:
-        detected, inconclusive, smallest, ks = unmarked_synthetic(key, args.null)
+        detected, inconclusive, smallest, ks, matched = unmarked_synthetic(key, args.null, issued)
         print(f"Unmarked synthetic frames: {args.null}, {detected} detected, {inconclusive} inconclusive, "
-              f"smallest p {smallest:.2e}, KS test of p-values against uniform: p = {ks:.3f}")
+              f"smallest p {smallest:.2e}, KS test of p-values against uniform: p = {ks:.3f}; {matched} matched to "
+              "an issued payload")
 
 
 if __name__ == "__main__":

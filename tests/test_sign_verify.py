@@ -191,27 +191,30 @@ def test_a_damaged_manifest_is_tampered(signed_plain: Path, home: Path, tmp_path
     assert report["c2pa"]["validation_state"] == "Invalid"
 
 
-def _damaged_but_aligned(frames: list[np.ndarray], key: WatermarkKey, path: Path) -> None:
-    """Write `frames` with more and more noise to `path`, until the code alone no longer reads the payload
-    while the alignment (unscaled, unshifted) is still found."""
-    for sigma in range(40, 260, 10):
+def _damaged(frames: list[np.ndarray], key: WatermarkKey, path: Path, aligned: bool) -> None:
+    """Write `frames` with more and more noise to `path`, until the code alone no longer reads the payload,
+    while the stamped frame's own alignment (unscaled, unshifted) is still found (`aligned`) or is lost."""
+    for sigma in range(40, 400, 10):
         for seed in range(4):
             rng = np.random.default_rng([sigma, seed])
             media.write_video(path, [np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8)
                                      for f in frames], fps=24, crf=0)
             detection = extract(path, key)
             scale_y, scale_x, shift_y, shift_x, flipped = detection.alignment
-            aligned = not flipped and min(scale_y, scale_x) > 0.99 and max(abs(shift_y), abs(shift_x)) < 1
-            if detection.payload is None and aligned:
+            uncropped = not flipped and min(scale_y, scale_x) > 0.99 and max(abs(shift_y), abs(shift_x)) < 1
+            if detection.payload is None and uncropped == aligned:
                 return
-    pytest.fail("noise never hid the payload from the blind decode while the alignment held")
+    pytest.fail(f"noise never hid the payload from the blind decode with the alignment {'held' if aligned else 'lost'}")
 
 
-def test_a_mark_too_damaged_to_read_alone_is_read_through_the_ledger(home: Path, clip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("aligned", [True, False], ids=["alignment-found", "alignment-lost"])
+def test_a_mark_too_damaged_to_read_alone_is_read_through_the_ledger(
+    home: Path, clip: Path, tmp_path: Path, aligned: bool
+) -> None:
     [signed_clip] = run_json("sign", clip, "-o", tmp_path / "signed.mp4", "--model", "test-model-1", home=home)
     frames = [f.astype(np.float64) for f in media.iter_frames(signed_clip["path"], "rgb24")][:12]
     damaged = tmp_path / "damaged.mp4"
-    _damaged_but_aligned(frames, WatermarkKey(read_watermark_secret(home)), damaged)
+    _damaged(frames, WatermarkKey(read_watermark_secret(home)), damaged, aligned)
     [report] = run_json("verify", damaged, "--trust-anchors", home / "ca.pem", home=home)
     assert report["verdict"] == "ai-generated"
     assert report["watermark"]["payload"] == signed_clip["payload"] and report["watermark"]["issued_compared"] >= 1

@@ -3,6 +3,7 @@ rescales, keyed, and never claimed on unmarked clips."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -236,12 +237,23 @@ def test_issued_payloads_read_marks_too_damaged_to_decode_alone() -> None:
     assert match_issued(clean, FIXED_KEY, issued) is clean, "no mark: nothing matches"
 
 
+def test_issued_payloads_are_also_read_at_the_stamped_alignment() -> None:
+    issued = _payloads(2000, seed=4)
+    damaged = _evidence(issued[7], per_bit_z=0.55, seed=5)
+    misaligned = replace(damaged, coded_soft=np.random.default_rng(6).standard_normal(CODED_BITS),
+                         uncropped_soft=damaged.coded_soft)
+    matched = match_issued(misaligned, FIXED_KEY, issued)
+    assert matched.detected and matched.payload == issued[7]
+    # two readings, twice the comparisons: the same score is worth half as much
+    assert matched.p_value == pytest.approx(2 * match_issued(damaged, FIXED_KEY, issued).p_value)
+
+
 def test_issued_payloads_never_match_unmarked_evidence() -> None:
     issued = _payloads(500, seed=2)
     rng = np.random.default_rng(3)
     for _ in range(300):
         unmarked = Detection(state="not-detected", payload=None, p_value=0.5, frames=1,
-                             coded_soft=rng.standard_normal(CODED_BITS))
+                             coded_soft=rng.standard_normal(CODED_BITS), uncropped_soft=rng.standard_normal(CODED_BITS))
         assert not match_issued(unmarked, FIXED_KEY, issued).detected
 
 

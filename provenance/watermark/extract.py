@@ -82,6 +82,7 @@ class Detection:
     alignment: tuple[float, float, float, float, bool] = (1.0, 1.0, 0.0, 0.0, False)
     raw_bits: np.ndarray | None = None  # the decoder's 64 payload bits before the check (diagnostics only)
     coded_soft: np.ndarray | None = None  # evidence for each coded bit (positive: 1), N(0, 1) on unmarked clips
+    uncropped_soft: np.ndarray | None = None  # the same at the stamped frame's own alignment, when another was chosen
     issued_compared: int = 0  # payloads of the ledger the evidence was matched against (0: read without them)
 
     @property
@@ -107,6 +108,15 @@ class _Alignment:
     shift_x: float
     flipped: bool
     z_sync: float
+
+    @property
+    def uncropped(self) -> bool:
+        """Whether this is (within a cell) the stamped frame's own alignment: not cropped, not flipped."""
+        offsets = [min(shift % GRID_CELLS, -shift % GRID_CELLS) for shift in (self.shift_y, self.shift_x)]
+        return not self.flipped and min(self.scale_y, self.scale_x) > 1 - COARSE_SCALE_STEP and max(offsets) < 1
+
+
+UNCROPPED = _Alignment(1.0, 1.0, 0.0, 0.0, False, 0.0)
 
 
 class _FrameSums:
@@ -282,6 +292,13 @@ class _Analysis:
         overlap = float(np.sum(selected * self.key.detection_noise)) / max(float(np.sum(selected * selected)), 1e-12)
         return (float(cross[0, 0]) - overlap * float(np.sum(canvas * selected))) / spread
 
+    def coded_evidence(self, canvas: np.ndarray) -> np.ndarray:
+        """Each coded bit's evidence on an aligned canvas: N(0, 1) on unmarked clips, positive for a 1."""
+        cells = self.key.bit_of_cell.ravel()
+        evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
+        spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
+        return evidence / np.maximum(spread, 1e-12)
+
     def test(
         self, alignment: _Alignment
     ) -> tuple[float, Payload | None, float, np.ndarray | None, np.ndarray | None]:
@@ -291,10 +308,7 @@ class _Analysis:
         if norm <= 0:
             return 1.0, None, 0.0, None, None
         z_detection = self._detection_z(canvas, alignment)
-        cells = self.key.bit_of_cell.ravel()
-        evidence = np.bincount(cells, (canvas * self.key.payload_noise).ravel(), minlength=CODED_BITS)
-        spread = np.sqrt(np.bincount(cells, (canvas**2).ravel(), minlength=CODED_BITS))
-        soft = evidence / np.maximum(spread, 1e-12)
+        soft = self.coded_evidence(canvas)
         candidates = decode_candidates(soft)
         payload = checked_payload(candidates, self.key.check_mask)
         p_detection = float(ndtr(-z_detection))
@@ -349,6 +363,11 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
     alignment = analysis.best_alignment()
     p_value, payload, z_detection, raw_bits, coded_soft = analysis.test(alignment)
     p_value = min(1.0, p_value / p_weight)
+    uncropped_soft = None
+    if payload is None and coded_soft is not None and not alignment.uncropped:
+        # Most re-uploads are re-encoded or rescaled, not cropped: a verifier holding the ledger can also
+        # read the payload where the stamp put it, in case the weak sync field pointed elsewhere.
+        uncropped_soft = analysis.coded_evidence(analysis.canvas(UNCROPPED))
     expected = _expected_noise(key, payload)
     per_frame = []
     for group in sums.groups:
@@ -358,6 +377,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
     return Detection(
         state=_state(p_value, payload), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
         z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits, coded_soft=coded_soft,
+        uncropped_soft=uncropped_soft,
         alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
     )
 
