@@ -128,6 +128,12 @@ def bench_clip(path: Path) -> Clip:
     return Clip.read(cached)
 
 
+def issued_payloads() -> list[Payload]:
+    """A ledger's worth of random issued payloads (the same in every run); callers put their clips' own in it."""
+    rows = np.random.default_rng(2).integers(0, 256, (ISSUED_PAYLOADS, PAYLOAD_BITS // 8), dtype=np.uint8)
+    return [Payload(row.tobytes()) for row in rows]
+
+
 def quality(original: list[np.ndarray], marked: list[np.ndarray]) -> tuple[float, float]:
     """(PSNR dB over the clip, mean SSIM on a few frames) of the marked frames before any encoding."""
     mse = np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(original, marked, strict=True)])
@@ -211,8 +217,7 @@ def main() -> None:
     base: dict[str, Tally] = {name: Tally() for name in names}
     psnr, ssim, base_psnr, base_ssim = [], [], [], []
     paths = select_clips(args.clips)
-    issued = [Payload(row.tobytes()) for row in np.random.default_rng(2).integers(0, 256, (ISSUED_PAYLOADS, 8),
-                                                                                   dtype=np.uint8)]
+    issued = issued_payloads()
     sample = None
     for number, path in enumerate(paths, 1):
         clip = bench_clip(path)
