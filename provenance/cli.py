@@ -42,10 +42,10 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ProvenanceError as exc:
+        except (ProvenanceError, OSError) as exc:  # OSError: a file system failure (permissions, disk full...)
             if _debug:
                 raise
-            raise CommandError(str(exc)) from None
+            raise CommandError(_one_line(exc)) from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
@@ -60,6 +60,15 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
 
+
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
+
+
+# Input paths are checked by the library, which reports an unreadable clip as that clip's error, not a usage error.
+input_path = click.Path(path_type=Path, readable=False)
 
 home_option = click.option(
     "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PROVENANCE_HOME",
@@ -123,13 +132,13 @@ def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) ->
 
 
 @cli.command()
-@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("src", type=input_path)
 @click.option("-o", "--output", "dst", required=True, type=click.Path(path_type=Path), help="Signed clip to write.")
 @click.option("--model", default="unspecified", show_default=True, help="Model that generated the clip.")
 @click.option("--prompt", help="Prompt the clip was generated from (only its SHA-256 is recorded by default).")
 @click.option("--include-prompt", is_flag=True, help="Record the prompt text itself in the manifest.")
 @click.option("--seed", type=int, help="Generation seed to record.")
-@click.option("--ingredient", "ingredients", multiple=True, type=click.Path(path_type=Path),
+@click.option("--ingredient", "ingredients", multiple=True, type=input_path,
               help="Input the clip was made from (an image: inputTo; a clip: parentOf). Repeatable.")
 @click.option("--no-watermark", is_flag=True, help="Sign the manifest only; keep the video bit-exact.")
 @click.option("--strength", type=click.FloatRange(0.25, 4.0), default=1.0, show_default=True,
@@ -166,7 +175,7 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
 
 
 @cli.command()
-@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("clips", nargs=-1, required=True, type=input_path)
 @click.option("--trust-anchors", type=click.Path(path_type=Path),
               help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
 @click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",

@@ -20,12 +20,14 @@ _tidied_folders: set[Path] = set()  # folders this process has already cleared o
 
 
 def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
-    """Refuse an output path that is a folder, lies in a missing folder, or is one of the inputs."""
+    """Refuse an output path that is a folder, lies in a missing or read-only folder, or is one of the inputs."""
     target = Path(target)
     if target.is_dir():
         raise BadInput(f"output {target} is a directory")
     if not target.parent.exists():
         raise BadInput(f"output folder {target.parent} does not exist")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise BadInput(f"output folder {target.parent} is not writable")
     for src in inputs:
         if target.exists() and Path(src).exists() and os.path.samefile(target, src):
             raise BadInput(f"output {target} is the input {src}; refusing to overwrite an input")

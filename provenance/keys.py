@@ -32,6 +32,7 @@ CA_VALID_DAYS = 3650
 LEAF_VALID_DAYS = 825
 WATERMARK_SECRET_BYTES = 32
 PRIVATE_MODE = 0o600
+WORLD_ACCESS_BITS = 0o007  # a secret any user may read or write is refused (group access is left to deployments)
 
 CA_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
@@ -168,17 +169,29 @@ def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str =
 def _read(path: Path, what: str) -> bytes:
     if not path.exists():
         raise KeyMissing(f"no {what} at {path}; run `provenance keygen` first (or pass --home)")
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} at {path}: {exc.strerror}") from None
+
+
+def _read_private(path: Path, what: str) -> bytes:
+    """Read a secret, refusing one that other users can read or write (anyone could then forge our marks)."""
+    data = _read(path, what)
+    mode = path.stat().st_mode
+    if mode & WORLD_ACCESS_BITS:
+        raise BadInput(f"{what} {path} is open to every user (mode {mode & 0o777:04o}); run `chmod 600 {path}`")
+    return data
 
 
 def read_watermark_secret(home: str | os.PathLike | None = None) -> bytes:
     """The keyed watermark's secret from `home`."""
     home = Path(home) if home else default_home()
-    text = _read(home / WATERMARK_FILE, "watermark secret").decode().strip()
+    text = _read_private(home / WATERMARK_FILE, "watermark secret").decode(errors="replace").strip()
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise KeyMissing(f"{home / WATERMARK_FILE} is not a hex watermark secret") from None
+        raise BadInput(f"{home / WATERMARK_FILE} is not a hex watermark secret") from None
 
 
 @dataclass(frozen=True)
@@ -198,16 +211,19 @@ class Credentials:
     def load(cls, home: str | os.PathLike | None = None) -> Credentials:
         """Load the signing key and chain that `keygen` wrote under `home`."""
         home = Path(home) if home else default_home()
-        info = json.loads(_read(home / INFO_FILE, "credentials").decode())
+        try:
+            alg = json.loads(_read(home / INFO_FILE, "credentials"))["alg"]
+        except (ValueError, TypeError, KeyError):
+            raise BadInput(f"{home / INFO_FILE} is corrupt (expected JSON naming the key's alg)") from None
         return cls(
-            alg=info["alg"], chain_pem=_read(home / CHAIN_FILE, "certificate chain"),
-            key_pem=_read(home / KEY_FILE, "signing key"), home=home,
+            alg=alg, chain_pem=_read(home / CHAIN_FILE, "certificate chain"),
+            key_pem=_read_private(home / KEY_FILE, "signing key"), home=home,
         )
 
     @classmethod
     def from_files(cls, chain: str | os.PathLike, key: str | os.PathLike, alg: str | None = None) -> Credentials:
         """Use a chain and key issued elsewhere; the algorithm is read from the key when not given."""
-        chain_pem, key_pem = _read(Path(chain), "certificate chain"), _read(Path(key), "signing key")
+        chain_pem, key_pem = _read(Path(chain), "certificate chain"), _read_private(Path(key), "signing key")
         try:
             private = serialization.load_pem_private_key(key_pem, password=None)
         except (ValueError, TypeError):

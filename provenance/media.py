@@ -64,7 +64,7 @@ def check_readable(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> 
     """Refuse paths that are missing, folders, empty or over the size limit, with one clear message."""
     path = Path(path)
     if not path.exists():
-        raise BadInput(f"{path}: no such file")
+        raise BadInput(f"{path}: {'broken or looping symbolic link' if path.is_symlink() else 'no such file'}")
     if path.is_dir():
         raise BadInput(f"{path}: is a directory, not a video file")
     size = path.stat().st_size
@@ -72,6 +72,11 @@ def check_readable(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> 
         raise BadInput(f"{path}: empty file")
     if size > limits.max_bytes:
         raise BadInput(f"{path}: {size} bytes is over the limit of {limits.max_bytes} bytes")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({_reason(exc)})") from None
     return path
 
 
@@ -87,6 +92,8 @@ def _open_video(
     try:
         if not container.streams.video:
             raise BadInput(f"{path}: has no video stream")
+        if _is_still_image(container):
+            raise BadInput(f"{path}: is a still image, not a video")
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
@@ -100,6 +107,11 @@ def _open_video(
         yield container, stream
     finally:
         container.close()
+
+
+def _is_still_image(container: av.container.InputContainer) -> bool:
+    """True for FFmpeg's image readers (PNG, JPEG, WebP, BMP...), which present one picture as a video stream."""
+    return any(name == "image2" or name.endswith("_pipe") for name in container.format.name.split(","))
 
 
 def _reason(exc: BaseException) -> str:
@@ -218,6 +230,13 @@ def iter_reference_frames(
             raise BadInput(f"{path}: contains no decodable video frames")
 
 
+def display_rotation(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Degrees counter-clockwise that players turn the clip's frames by (its display matrix); 0 when none."""
+    for _, frame in iter_timed_video_frames(path, limits):
+        return round(frame.rotation)
+    return 0
+
+
 def frame_to_array(frame: av.VideoFrame, pix_fmt: PixelFormat) -> np.ndarray:
     """Convert a decoded frame to a numpy array in one of the library's pixel formats."""
     if pix_fmt == "gray":  # the coded luma plane itself: no conversion, no range change
@@ -226,6 +245,9 @@ def frame_to_array(frame: av.VideoFrame, pix_fmt: PixelFormat) -> np.ndarray:
         plane = frame.planes[0]
         raw = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
         return raw[:, : frame.width].copy()
+    if pix_fmt == "yuv420p" and (frame.width % 2 or frame.height % 2):  # 4:2:0 needs even sides: drop the last
+        even = frame.to_ndarray(format="rgb24")[: frame.height - frame.height % 2, : frame.width - frame.width % 2]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="rgb24")
     return frame.to_ndarray(format=pix_fmt)
 
 
@@ -405,6 +427,9 @@ def transcode(
             pix_fmt,
         )
         try:
+            rotation = display_rotation(src, limits)
+            if rotation:  # players turn the frames by the display matrix: keep it, or the output plays sideways
+                writer.stream.set_display_rotation(rotation)
             audio_in = container.streams.audio[0] if container.streams.audio and codec != "vp9" else None
             audio_out = writer.container.add_stream_from_template(audio_in) if audio_in is not None else None
             wanted = [stream] + ([audio_in] if audio_in is not None else [])

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from provenance import media
-from provenance.errors import BadInput, KeyMissing, ModelError, ProvenanceError
+from provenance.errors import BadInput, KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import C2paEvidence, read_evidence, validate_store
 
 VERDICTS = ("ai-generated", "likely-ai-generated", "no-evidence", "tampered", "error")
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"}
 BUILTIN_DETECTOR = "builtin"
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
 HARD_BINDING_CODES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatch")
 
 
@@ -84,19 +89,8 @@ class Verifier:
         self.home = Path(home) if home else default_home()
         self.trust_anchors = _read_anchors(trust_anchors)
         self.watermark_key = _optional_key(self.home) if watermark else None
-        self._ledger_url = ledger
-        self._ledger = None
+        self._ledger = _open_ledger(ledger, self.home) if self.watermark_key is not None else None
         self.detector = detector
-
-    def _open_ledger(self):
-        if self._ledger is None:
-            from provenance.ledger import Ledger
-
-            url = self._ledger_url or os.environ.get("PROVENANCE_LEDGER")
-            if url is None and not (self.home / "ledger.sqlite").exists():
-                return None  # nothing was ever signed under this home: do not create an empty ledger
-            self._ledger = Ledger.open(url, home=self.home)
-        return self._ledger
 
     def verify(self, path: str | os.PathLike) -> Report:
         """Examine one clip; a clip that cannot be read gives verdict `error`, never an exception."""
@@ -120,7 +114,7 @@ class Verifier:
         from provenance.watermark import Payload, extract, match_issued
 
         detection = extract(path, self.watermark_key)
-        ledger = self._open_ledger()
+        ledger = self._ledger
         if detection.payload is None and ledger is not None:
             issued = (Payload.from_hex(payload) for payload in ledger.payloads())
             detection = match_issued(detection, self.watermark_key, issued)
@@ -216,6 +210,16 @@ def _read_anchors(trust_anchors: str | os.PathLike | bytes | None) -> bytes | No
     return data
 
 
+def _open_ledger(url: str | None, home: Path):
+    """The ledger that payloads are looked up in; None when nothing was ever signed under `home` (none is made)."""
+    from provenance.ledger import Ledger
+
+    url = url or os.environ.get("PROVENANCE_LEDGER")
+    if url is None and not (home / "ledger.sqlite").exists():
+        return None
+    return Ledger.open(url, home=home)
+
+
 def _optional_key(home: Path):
     try:
         secret = read_watermark_secret(home)
@@ -245,6 +249,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
 
 
 _worker: Verifier | None = None
+_worker_error: ProvenanceError | None = None  # why this worker process could not set up its Verifier
 
 
 def _init_worker(options: dict, detector_dir: str | None) -> None:
@@ -257,7 +262,25 @@ def _init_worker(options: dict, detector_dir: str | None) -> None:
     _worker = Verifier(**options)
 
 
+def _init_pool_worker(options: dict, detector_dir: str | None) -> None:
+    """Set up a pool worker; a setup error is kept and raised with its first clip, so the batch reports it."""
+    global _worker_error
+    _end_with_parent()
+    try:
+        _init_worker(options, detector_dir)
+    except ProvenanceError as exc:
+        _worker_error = exc
+
+
+def _end_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the batch process dies, rather than leave it idle forever."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _verify_in_worker(path: str) -> Report:
+    if _worker_error is not None:
+        raise _worker_error
     assert _worker is not None
     return _worker.verify(path)
 
@@ -268,6 +291,9 @@ def verify_many(
     """Verify clips (folders are walked) and yield each Report as it finishes; one failure never stops the batch.
 
     `detector_dir` (a model folder, or "builtin" for the shipped model) loads a detector in each worker.
+    Bad options (trust anchors, ledger, detector) raise ProvenanceError before any report. A worker process
+    that dies (killed, out of memory) is replaced; the clips in flight are tried again one at a time, and only
+    one that kills its worker again is reported as an error.
     """
     if workers <= 1:
         _init_worker(options, detector_dir)
@@ -277,25 +303,56 @@ def verify_many(
         finally:
             _worker.close()
         return
-    if detector_dir not in (None, BUILTIN_DETECTOR) and not Path(detector_dir).is_dir():
-        raise ModelError(f"detector model folder {detector_dir} does not exist")
-    window = workers * 2  # bounded: never more than this many clips queued at once
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(options, detector_dir)) as pool:
+    clips: Iterator[str] = (str(path) for path in expand_paths(paths))
+    initargs = (options, detector_dir)
+    while True:
+        died: list[str] = []
+        yield from _verify_in_pool(clips, workers, initargs, died, window=workers * 2)
+        if not died:
+            return
+        suspects = iter(died)  # in flight when a worker died: each is tried again alone, to find the one that kills
+        while True:
+            culprit: list[str] = []
+            yield from _verify_in_pool(suspects, workers, initargs, culprit, window=1)
+            if not culprit:
+                break
+            yield _failed(culprit[0], "its worker process stopped abruptly (killed, out of memory or crashed)")
+
+
+def _verify_in_pool(
+    clips: Iterator[str], workers: int, initargs: tuple, died: list[str], window: int
+) -> Iterator[Report]:
+    """Verify clips in one process pool, at most `window` at a time, until they run out or a worker dies;
+    the clips in flight then go to `died`."""
+    with ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=initargs) as pool:
         pending: dict[Future, str] = {}
-        for path in expand_paths(paths):
-            pending[pool.submit(_verify_in_worker, str(path))] = str(path)
+        for path in clips:
+            try:
+                pending[pool.submit(_verify_in_worker, path)] = path
+            except BrokenProcessPool:
+                died.append(path)
             if len(pending) >= window:
-                yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done)
+                yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done, died)
+            if died:
+                break
         while pending:
-            yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done)
+            yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done, died)
 
 
-def _collect(pending: dict[Future, str], done: Iterable[Future]) -> Iterator[Report]:
+def _collect(pending: dict[Future, str], done: Iterable[Future], died: list[str]) -> Iterator[Report]:
     for future in done:
         path = pending.pop(future)
         try:
             yield future.result()
-        except Exception as exc:  # a worker that died on one clip must not end the batch
-            report = Report(path=path, error=f"verification failed: {exc}")
-            report.verdict, report.evidence = decide(report), explain(report)
-            yield report
+        except BrokenProcessPool:
+            died.append(path)
+        except ProvenanceError:
+            raise  # the worker could not set up (trust anchors, ledger, detector): the same for every clip
+        except Exception as exc:  # a worker that failed on one clip must not end the batch
+            yield _failed(path, f"verification failed: {exc}")
+
+
+def _failed(path: str, error: str) -> Report:
+    report = Report(path=path, error=error)
+    report.verdict, report.evidence = decide(report), explain(report)
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import av
 import pytest
 from cli_helpers import run
+from PIL import Image
 
 from conftest import scene_frames
 from provenance import media
@@ -23,7 +25,7 @@ def _zero_frame_mp4(path: Path) -> None:
         out.start_encoding()
 
 
-KINDS = ["missing", "directory", "empty", "truncated", "random", "text", "zero_frames"]
+KINDS = ["missing", "directory", "empty", "truncated", "random", "text", "zero_frames", "image", "symlink_loop"]
 
 
 @pytest.fixture
@@ -35,6 +37,8 @@ def bad_inputs(tmp_path: Path, clip: Path) -> dict[str, Path]:
     inputs["random"].write_bytes(os.urandom(4096))
     inputs["text"].write_text("this is not a video\n" * 50)
     _zero_frame_mp4(inputs["zero_frames"])
+    Image.fromarray(scene_frames(64, 48, 1)[0]).save(inputs["image"], format="PNG")
+    inputs["symlink_loop"].symlink_to(inputs["symlink_loop"])
     return inputs
 
 
@@ -57,6 +61,13 @@ def test_verify_reports_unreadable_clips(kind: str, bad_inputs: dict[str, Path],
     assert str(path) in _one_clear_line(result.stderr)
     [report] = [json.loads(line) for line in result.stdout.splitlines()]
     assert report["verdict"] == "error" and report["error"]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("image", "is a still image, not a video"),
+                                              ("symlink_loop", "broken or looping symbolic link")])
+def test_unreadable_clips_say_why(kind: str, reason: str, bad_inputs: dict[str, Path], home: Path) -> None:
+    result = run("verify", bad_inputs[kind], home=home)
+    assert _one_clear_line(result.stderr) == f"error: {bad_inputs[kind]}: {reason}"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -116,3 +127,72 @@ def test_the_installed_command_runs(clip: Path, home: Path) -> None:
     result = subprocess.run([command, "verify", clip, "--home", home], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and f"{clip}: no-evidence" in result.stdout
     assert subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60).stdout.count("verify")
+
+
+# Root reads and writes whatever the permissions say; without these two capabilities it obeys them like any user.
+OBEY_PERMISSIONS = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+
+
+def _command_obeying_permissions(*args: str | Path) -> subprocess.CompletedProcess:
+    command = [*OBEY_PERMISSIONS, Path(sys.executable).with_name("provenance"), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_an_unreadable_clip_is_its_own_error_and_the_batch_goes_on(tmp_path: Path, clip: Path) -> None:
+    readable, locked = tmp_path / "readable.mp4", tmp_path / "locked.mp4"
+    shutil.copy(clip, readable)
+    shutil.copy(clip, locked)
+    locked.chmod(0)
+    result = _command_obeying_permissions("verify", readable, locked, "--json", "--home", tmp_path / "no-keys")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    reports = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert reports["readable.mp4"]["verdict"] == "no-evidence"
+    assert reports["locked.mp4"]["verdict"] == "error" and "cannot be read" in reports["locked.mp4"]["error"]
+
+
+def test_a_read_only_output_folder_is_one_clear_line(tmp_path: Path, clip: Path, home: Path) -> None:
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    result = _command_obeying_permissions("sign", clip, "-o", read_only / "out.mp4", "--home", home)
+    assert result.returncode == 1 and result.stderr == f"error: output folder {read_only} is not writable\n"
+
+
+@pytest.fixture
+def spoiled_home(home: Path, tmp_path: Path) -> Path:
+    """A copy of the keys, for tests that damage it."""
+    return Path(shutil.copytree(home, tmp_path / "spoiled-home"))
+
+
+@pytest.mark.parametrize(("name", "content", "commands"), [
+    ("credentials.json", "{", ["sign"]),
+    ("watermark.key", "not hex", ["sign", "verify"]),  # not taken for a missing key: the watermark would go unread
+])
+def test_a_corrupt_key_file_is_one_clear_line(name: str, content: str, commands: list[str], spoiled_home: Path,
+                                             clip: Path, tmp_path: Path) -> None:
+    (spoiled_home / name).write_text(content)
+    for command in commands:
+        args = ("sign", clip, "-o", tmp_path / "out.mp4") if command == "sign" else ("verify", clip)
+        result = run(*args, home=spoiled_home)
+        assert result.exit_code == 1 and name in _one_clear_line(result.stderr)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("name", ["signing-key.pem", "watermark.key"])
+def test_a_secret_open_to_every_user_is_refused(name: str, spoiled_home: Path, clip: Path, tmp_path: Path) -> None:
+    (spoiled_home / name).chmod(0o644)
+    result = run("sign", clip, "-o", tmp_path / "out.mp4", home=spoiled_home)
+    assert result.exit_code == 1 and f"chmod 600 {spoiled_home / name}" in _one_clear_line(result.stderr)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("option", ["--trust-anchors", "--ledger", "--detector"])
+def test_bad_options_stop_a_parallel_batch_with_one_line(option: str, clip: Path, home: Path, tmp_path: Path) -> None:
+    not_a_certificate, not_a_model = tmp_path / "anchors.pem", tmp_path / "model"
+    not_a_certificate.write_text("not a certificate\n")
+    not_a_model.mkdir()
+    value = {"--trust-anchors": not_a_certificate, "--ledger": tmp_path / "missing" / "ledger.sqlite",
+             "--detector": not_a_model}[option]
+    result = run("verify", *[clip] * 6, "--workers", "2", option, value, home=home)
+    assert result.exit_code == 1 and result.stdout == ""
+    _one_clear_line(result.stderr)

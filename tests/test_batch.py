@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from cli_helpers import run
 from conftest import scene_frames
 from provenance import media
 from provenance.signing import Generation, Stamper
-from provenance.verify import verify_many
+from provenance.verify import Verifier, verify_many
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +62,44 @@ def test_moderation_example_labels_a_folder(inbox: Path, home: Path, tmp_path: P
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     assert {Path(r["path"]).name: r["verdict"] for r in rows} == EXPECTED
     assert {r["action"] for r in rows if r["verdict"] == "ai-generated"} == {"label as AI-generated"}
+
+
+def test_a_worker_that_dies_is_replaced_and_the_batch_goes_on(inbox: Path, home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    deadly = tmp_path / "kills-its-worker.mp4"
+    shutil.copy(inbox / "c.mp4", deadly)
+    verify_clip = Verifier.verify
+
+    def verify_or_die(self: Verifier, path: str) -> object:
+        if Path(path) == deadly:
+            os._exit(9)  # as the kernel's out-of-memory killer would end it
+        return verify_clip(self, path)
+
+    monkeypatch.setattr(Verifier, "verify", verify_or_die)  # forked workers inherit it
+    paths = [deadly, *(p for p in sorted(inbox.rglob("*")) if p.suffix in (".mp4", ".mov"))]
+    reports = {Path(r.path).name: r for r in verify_many(paths, workers=2, home=home)}
+    assert {name: r.verdict for name, r in reports.items()} == {**EXPECTED, deadly.name: "error"}
+    assert "stopped abruptly" in reports[deadly.name].error
+
+
+def _running(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_end_when_the_batch_process_is_killed(clip: Path, home: Path) -> None:
+    script = (
+        "import multiprocessing, os, signal, sys\n"
+        "from provenance.verify import verify_many\n"
+        f"reports = verify_many([{str(clip)!r}] * 4, workers=2, home={str(home)!r})\n"
+        "next(reports)\n"
+        "print(*(child.pid for child in multiprocessing.active_children()), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert len(workers) == 2, done.stderr
+    deadline = time.monotonic() + 30
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_running, workers))

@@ -92,6 +92,36 @@ def test_transcode_applies_frame_function_and_keeps_audio(tmp_path: Path) -> Non
     assert abs(float(next(media.iter_frames(dst, "gray")).mean()) - 200) < 2
 
 
+def _write_yuv444(path: Path, width: int, height: int, rotation: int = 0) -> None:
+    """H.264 in 4:4:4, which allows odd frame sizes (as VP9, MPEG-4 and others do), with a display rotation."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv444p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for frame in scene_frames(width, height, 6):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode(None))
+
+
+def test_odd_sized_sources_transcode_to_even_frames(tmp_path: Path) -> None:
+    src, dst = tmp_path / "odd.mp4", tmp_path / "even.mp4"
+    _write_yuv444(src, 67, 49)
+    assert media.transcode(src, dst, lambda frame, index: frame) == 6
+    info = media.probe(dst)
+    assert (info.width, info.height) == (66, 48)
+    original, transcoded = next(media.iter_frames(src)), next(media.iter_frames(dst))
+    assert np.abs(original[:48, :66].astype(int) - transcoded).mean() < 4  # the last row and column dropped
+
+
+def test_transcode_keeps_the_display_rotation(tmp_path: Path) -> None:
+    src, dst = tmp_path / "portrait.mp4", tmp_path / "transcoded.mp4"
+    _write_yuv444(src, 64, 48, rotation=90)
+    assert media.display_rotation(src) == 90
+    media.transcode(src, dst)
+    assert media.display_rotation(dst) == 90
+
+
 def test_remux_copies_without_reencoding(clip: Path, tmp_path: Path) -> None:
     dst = tmp_path / "copy.mp4"
     media.remux(clip, dst)
