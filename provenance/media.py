@@ -100,6 +100,9 @@ def _open_video(
             raise BadInput(f"{path}: video stream has no frame size")
         if width * height > limits.max_pixels:
             raise BadInput(f"{path}: {width}x{height} is over the limit of {limits.max_pixels} pixels per frame")
+        missing = _bytes_past_end(stream, path)
+        if missing > 0:
+            raise BadInput(f"{path}: truncated (its last frame ends {missing} bytes past the end of the file)")
         duration = _duration_s(container, stream)
         if duration > limits.max_seconds:
             raise BadInput(f"{path}: {duration:.0f} s is over the limit of {limits.max_seconds:.0f} s")
@@ -107,6 +110,15 @@ def _open_video(
         yield container, stream
     finally:
         container.close()
+
+
+def _bytes_past_end(stream: av.VideoStream, path: Path) -> int:
+    """How far the container's index places the last frame beyond the file's end (> 0: a cut-off file)."""
+    entries = stream.index_entries
+    if not len(entries):
+        return 0
+    last = entries[len(entries) - 1]
+    return last.pos + last.size - path.stat().st_size
 
 
 def _is_still_image(container: av.container.InputContainer) -> bool:
