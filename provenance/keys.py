@@ -175,6 +175,16 @@ def _read(path: Path, what: str) -> bytes:
         raise BadInput(f"cannot read {what} at {path}: {exc.strerror}") from None
 
 
+def _read_chain(path: Path) -> bytes:
+    """A PEM certificate chain, leaf first, checked to parse."""
+    pem = _read(path, "certificate chain")
+    try:
+        x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        raise BadInput(f"{path} is not a PEM certificate chain") from None
+    return pem
+
+
 def _read_private(path: Path, what: str) -> bytes:
     """Read a secret, refusing one that other users can read or write (anyone could then forge our marks)."""
     data = _read(path, what)
@@ -216,14 +226,14 @@ class Credentials:
         except (ValueError, TypeError, KeyError):
             raise BadInput(f"{home / INFO_FILE} is corrupt (expected JSON naming the key's alg)") from None
         return cls(
-            alg=alg, chain_pem=_read(home / CHAIN_FILE, "certificate chain"),
+            alg=alg, chain_pem=_read_chain(home / CHAIN_FILE),
             key_pem=_read_private(home / KEY_FILE, "signing key"), home=home,
         )
 
     @classmethod
     def from_files(cls, chain: str | os.PathLike, key: str | os.PathLike, alg: str | None = None) -> Credentials:
         """Use a chain and key issued elsewhere; the algorithm is read from the key when not given."""
-        chain_pem, key_pem = _read(Path(chain), "certificate chain"), _read_private(Path(key), "signing key")
+        chain_pem, key_pem = _read_chain(Path(chain)), _read_private(Path(key), "signing key")
         try:
             private = serialization.load_pem_private_key(key_pem, password=None)
         except (ValueError, TypeError):

@@ -193,6 +193,14 @@ def test_a_corrupt_key_file_is_one_clear_line(name: str, content: str, commands:
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_a_certificate_chain_that_is_not_pem_is_one_clear_line(home: Path, clip: Path, tmp_path: Path) -> None:
+    chain = tmp_path / "chain.pem"
+    chain.write_text("not a certificate\n")
+    result = run("sign", clip, "-o", tmp_path / "out.mp4", "--cert", chain, "--key", home / "signing-key.pem",
+                 home=home)
+    assert result.exit_code == 1 and _one_clear_line(result.stderr) == f"error: {chain} is not a PEM certificate chain"
+
+
 @pytest.mark.parametrize("name", ["signing-key.pem", "watermark.key"])
 def test_a_secret_open_to_every_user_is_refused(name: str, spoiled_home: Path, clip: Path, tmp_path: Path) -> None:
     (spoiled_home / name).chmod(0o644)
