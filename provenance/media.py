@@ -295,7 +295,8 @@ def sample_frames(
 class VideoWriter:
     """Encode frames into an MP4/MOV (H.264 or H.265) or WebM (VP9), yuv420p.
 
-    Odd frame sizes are trimmed by one row/column, which 4:2:0 chroma requires.
+    Odd frame sizes are trimmed by one row/column, which 4:2:0 chroma requires. Frames are spaced evenly at
+    `fps`, unless a `time_base` is given: then `write` takes each frame's presentation time in it (variable rate).
     """
 
     def __init__(
@@ -308,6 +309,7 @@ class VideoWriter:
         crf: int = 18,
         preset: str = "medium",
         pix_fmt: PixelFormat = "rgb24",
+        time_base: Fraction | None = None,
     ) -> None:
         if codec not in ENCODERS:
             raise UnsupportedFormat(f"codec {codec!r} is not one of {sorted(ENCODERS)}")
@@ -323,6 +325,11 @@ class VideoWriter:
         self._stream = self._container.add_stream(ENCODERS[codec], rate=Fraction(fps).limit_denominator(1001))
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"
+        self._time_base = time_base
+        if time_base is not None:
+            self._stream.codec_context.time_base = self._stream.time_base = time_base
+            self._ticks_per_frame = max(1, round(1 / (fps * time_base)))
+            self._last_pts = -self._ticks_per_frame
         options = {"crf": str(crf)}
         if codec == "vp9":
             options.update({"b:v": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
@@ -344,8 +351,8 @@ class VideoWriter:
     def container(self) -> av.container.OutputContainer:
         return self._container
 
-    def write(self, frame: np.ndarray) -> None:
-        """Encode one frame given in this writer's pixel format."""
+    def write(self, frame: np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame given in this writer's pixel format; `pts` is its time in `time_base` units, if any."""
         if self.pix_fmt == "yuv420p":
             rows = self.height * 3 // 2
             if frame.shape[0] != rows or frame.shape[1] != self.width:
@@ -358,6 +365,9 @@ class VideoWriter:
         else:
             frame = np.ascontiguousarray(frame[: self.height, : self.width])
             video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        if self._time_base is not None:  # strictly increasing, as encoders require, even from a damaged source
+            wanted = pts if pts is not None else self._last_pts + self._ticks_per_frame
+            video_frame.pts = self._last_pts = max(wanted, self._last_pts + 1)
         self._mux(self._stream.encode(video_frame))
         self.frames_written += 1
 
@@ -429,14 +439,15 @@ def transcode(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Decode `src`, pass each frame through `frame_fn(frame, index)`, encode to `dst`, copy audio.
+    """Decode `src`, pass each frame through `frame_fn(frame, index)`, encode to `dst` at the source's frame
+    times (a variable frame rate stays in step with the audio), copy audio.
 
     Streams: one frame in memory at a time. Returns the number of video frames written.
     """
     with _open_video(src, limits) as (container, stream):
         writer = VideoWriter(
             dst, stream.codec_context.width, stream.codec_context.height, _fps(stream) or 25.0, codec, crf, preset,
-            pix_fmt,
+            pix_fmt, time_base=stream.time_base,
         )
         try:
             rotation = display_rotation(src, limits)
@@ -454,7 +465,7 @@ def transcode(
                     continue
                 for frame in _decode_packet(packet, src):
                     array = frame_to_array(frame, pix_fmt)
-                    writer.write(frame_fn(array, index) if frame_fn else array)
+                    writer.write(frame_fn(array, index) if frame_fn else array, frame.pts)
                     index += 1
                     if progress:
                         progress(1)

@@ -122,6 +122,21 @@ def test_transcode_keeps_the_display_rotation(tmp_path: Path) -> None:
     assert media.display_rotation(dst) == 90
 
 
+def test_transcode_keeps_a_variable_frame_rate(tmp_path: Path) -> None:
+    src, dst = tmp_path / "phone.mp4", tmp_path / "transcoded.mp4"
+    times_ms = [0, 10, 210, 243, 276, 776, 793, 1100]
+    with av.open(str(src), "w") as out:
+        stream = out.add_stream("libx264", rate=1000)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for time_ms, frame in zip(times_ms, scene_frames(64, 48, len(times_ms)), strict=True):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts, video_frame.time_base = time_ms, Fraction(1, 1000)
+            out.mux(stream.encode(video_frame))
+        out.mux(stream.encode(None))
+    media.transcode(src, dst)
+    assert media.frame_times(dst) == pytest.approx([t / 1000 for t in times_ms], abs=1e-3)
+
+
 def test_remux_copies_without_reencoding(clip: Path, tmp_path: Path) -> None:
     dst = tmp_path / "copy.mp4"
     media.remux(clip, dst)
