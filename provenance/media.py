@@ -66,6 +66,8 @@ def check_readable(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> 
     if not path.exists():
         raise BadInput(f"{path}: {'broken or looping symbolic link' if path.is_symlink() else 'no such file'}")
     if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise BadInput(f"{path}: folder cannot be read (permission denied)")
         raise BadInput(f"{path}: is a directory, not a video file")
     size = path.stat().st_size
     if size == 0:

@@ -240,12 +240,18 @@ def verify(path: str | os.PathLike, **options) -> Report:
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Files as given; folders walked (sorted) for video files."""
+    """Files as given; folders walked (sorted) for video files. A subfolder that cannot be listed is yielded
+    itself, so that its clips are reported as unread rather than silently missed."""
     for path in map(Path, paths):
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        clips: list[Path] = []
+        unlisted: list[OSError] = []
+        for folder, _, names in os.walk(path, onerror=unlisted.append):
+            clips += [Path(folder, name) for name in names if Path(name).suffix.lower() in VIDEO_SUFFIXES]
+        yield from sorted(clip for clip in clips if clip.is_file())
+        yield from sorted(Path(error.filename) for error in unlisted)
 
 
 _worker: Verifier | None = None

@@ -165,6 +165,22 @@ def test_an_unreadable_clip_is_its_own_error_and_the_batch_goes_on(tmp_path: Pat
     assert reports["locked.mp4"]["verdict"] == "error" and "cannot be read" in reports["locked.mp4"]["error"]
 
 
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(tmp_path: Path, clip: Path) -> None:
+    locked = tmp_path / "inbox" / "locked"
+    locked.mkdir(parents=True)
+    shutil.copy(clip, tmp_path / "inbox" / "readable.mp4")
+    shutil.copy(clip, locked / "hidden.mp4")
+    locked.chmod(0)
+    try:
+        result = _command_obeying_permissions("verify", tmp_path / "inbox", "--json", "--home", tmp_path / "no-keys")
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    reports = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert reports["readable.mp4"]["verdict"] == "no-evidence"
+    assert reports["locked"]["verdict"] == "error" and "folder cannot be read" in reports["locked"]["error"]
+
+
 def test_a_read_only_output_folder_is_one_clear_line(tmp_path: Path, clip: Path, home: Path) -> None:
     read_only = tmp_path / "read-only"
     read_only.mkdir()
