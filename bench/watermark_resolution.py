@@ -12,6 +12,7 @@ the same frames in the same run (frame by frame, majority vote, as in the main b
 under 256 px on a side.
 
 Usage: .venv/bin/python bench/watermark_resolution.py [--clips N] [--heights 240,360,480,720] [--crfs 23,28,33]
+                                                      [--strength X]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from watermark_robustness import (
     Tally,
     bench_clip,
     issued_payloads,
+    quality,
     select_clips,
 )
 
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=12, help="number of clips (real first, ~1/4 generated)")
     parser.add_argument("--heights", default="240,360,480,720", help="stamping heights in px, ascending")
     parser.add_argument("--crfs", default="23,28,33", help="H.264 CRFs of the re-encode")
+    parser.add_argument("--strength", type=float, default=1.0, help="watermark strength (1.0: the default)")
     args = parser.parse_args()
     heights = [int(h) for h in args.heights.split(",")]
     crfs = [int(c) for c in args.crfs.split(",")]
@@ -60,17 +63,21 @@ def main() -> None:
     ours: dict[tuple, Tally] = {case: Tally() for case in cases}
     ledger: dict[tuple, list[bool]] = {case: [] for case in cases}
     base: dict[tuple, Tally] = {case: Tally() for case in cases}
+    quality_by_height: dict[int, list[tuple[float, float]]] = {height: [] for height in heights}
     for number, path in enumerate(select_clips(args.clips), 1):
         original = bench_clip(path)
         marked: dict[int, tuple[Payload, Clip, Clip]] = {}  # per stamping height: payload, ours, dwtDct
         for height in heights:
             payload = Payload(rng.bytes(PAYLOAD_BITS // 8))
             issued[(number - 1) * len(heights) + heights.index(height)] = payload
-            clip, embedder, baseline = resized(original, height), Embedder(key, payload), DwtDct(payload.bits)
+            clip, baseline = resized(original, height), DwtDct(payload.bits)
+            embedder = Embedder(key, payload, args.strength)
+            ours_frames = [embedder.embed_rgb(f, i) for i, f in enumerate(clip.frames)]
+            quality_by_height[height].append(quality(clip.frames, ours_frames))
             encode = reencode("h264", MARKED_CRF, "medium")
             marked[height] = (
                 payload,
-                encode(Clip([embedder.embed_rgb(f, i) for i, f in enumerate(clip.frames)], clip.fps)),
+                encode(Clip(ours_frames, clip.fps)),
                 encode(Clip([baseline.embed_rgb(f, i) for i, f in enumerate(clip.frames)], clip.fps))
                 if min(clip.frames[0].shape[:2]) >= DWTDCT_MIN_SIDE_PX else None,
             )
@@ -89,8 +96,13 @@ def main() -> None:
                 base[(kind, height, crf)].add(bits, payload.bits, bool(np.all(bits == payload.bits)), False)
         print(f"[{number}/{args.clips}] {path.parent.name}/{path.name}", flush=True)
 
-    print(f"\nExact payload and bit accuracy by resolution, {args.clips} clips (first 3 s); stamped clips encoded at "
-          f"H.264 CRF {MARKED_CRF}, then re-encoded. Rendition: stamped at {heights[-1]}p, scaled down, re-encoded.")
+    print(f"\nExact payload and bit accuracy by resolution, {args.clips} clips (first 3 s), strength {args.strength}; "
+          f"stamped clips encoded at H.264 CRF {MARKED_CRF}, then re-encoded. Rendition: stamped at {heights[-1]}p, "
+          "scaled down, re-encoded.")
+    for height, values in quality_by_height.items():
+        psnr, ssim = np.array(values).T
+        print(f"  stamped at {height}p: PSNR {psnr.mean():.2f} dB (min {psnr.min():.2f}), SSIM {ssim.mean():.4f} "
+              f"(min {ssim.min():.4f})")
     print(f"{'case':24s} | {'ours: exact':>11s} {'ledger':>6s} {'bit acc':>7s} | {'dwtDct: bit acc':>15s} | ratio")
     print("-" * 80)
     for case in cases:
