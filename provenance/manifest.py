@@ -69,6 +69,8 @@ class Ingredient:
             raise BadInput(f"ingredient relationship must be one of {RELATIONSHIPS}, not {self.relationship!r}")
         if not self.path.is_file():
             raise BadInput(f"ingredient {self.path}: no such file")
+        if self.path.stat().st_size == 0:
+            raise BadInput(f"ingredient {self.path}: empty file")
 
     @classmethod
     def for_file(cls, path: str | os.PathLike) -> Ingredient:
@@ -149,7 +151,11 @@ def sign_file(
             definition = {"title": ingredient.path.name, "relationship": ingredient.relationship,
                           "label": ingredient_label(index)}
             with open(ingredient.path, "rb") as stream:
-                builder.add_ingredient(json.dumps(definition), mime_type(ingredient.path), stream)
+                try:
+                    builder.add_ingredient(json.dumps(definition), mime_type(ingredient.path), stream)
+                except c2pa.C2paError as exc:
+                    raise BadInput(f"ingredient {ingredient.path} cannot be read as {mime_type(ingredient.path)} "
+                                   f"({exc})") from None
         with open(src, "rb") as source, open(dst, "w+b") as dest:
             return builder.sign(signer, fmt, source, dest)
     except c2pa.C2paError as exc:

@@ -209,6 +209,14 @@ def test_a_corrupt_key_file_is_one_clear_line(name: str, content: str, commands:
     assert not (tmp_path / "out.mp4").exists()
 
 
+@pytest.mark.parametrize(("kind", "reason"), [("empty", "empty file"), ("text", "cannot be read as video/mp4")])
+def test_a_bad_ingredient_is_named(kind: str, reason: str, bad_inputs: dict[str, Path], clip: Path, home: Path,
+                                   tmp_path: Path) -> None:
+    result = run("sign", clip, "-o", tmp_path / "out.mp4", "--ingredient", bad_inputs[kind], home=home)
+    assert result.exit_code == 1 and f"ingredient {bad_inputs[kind]}" in _one_clear_line(result.stderr)
+    assert reason in result.stderr and not (tmp_path / "out.mp4").exists()
+
+
 def test_a_certificate_chain_that_is_not_pem_is_one_clear_line(home: Path, clip: Path, tmp_path: Path) -> None:
     chain = tmp_path / "chain.pem"
     chain.write_text("not a certificate\n")
