@@ -251,15 +251,21 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None
 
 
 @ledger.command("export")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="JSON Lines file [default: stdout].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON Lines file, written in full or not at all [default: stdout].")
 @home_option
 @ledger_option
-def ledger_export(output, home: Path | None, ledger_url: str | None) -> None:
+def ledger_export(output: Path | None, home: Path | None, ledger_url: str | None) -> None:
     """Export every credential as JSON Lines."""
+    from provenance.files import atomic_output
     from provenance.ledger import Ledger
 
     with Ledger.open(ledger_url, home=home) as led:
-        count = led.export(output)
+        if output is None or str(output) == "-":
+            count = led.export(click.get_text_stream("stdout"))
+        else:
+            with atomic_output(output, protect=[led.where]) as partial, open(partial, "w", encoding="utf-8") as stream:
+                count = led.export(stream)
     click.echo(f"exported {count} credentials", err=True)
 
 

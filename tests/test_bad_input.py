@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
-from cli_helpers import run
+from cli_helpers import run, run_json
 from PIL import Image
 
 from conftest import scene_frames
@@ -243,3 +243,13 @@ def test_bad_options_stop_a_parallel_batch_with_one_line(option: str, clip: Path
     result = run("verify", *[clip] * 6, "--workers", "2", option, value, home=home)
     assert result.exit_code == 1 and result.stdout == ""
     _one_clear_line(result.stderr)
+
+
+def test_exporting_the_ledger_onto_itself_is_refused(spoiled_home: Path, clip: Path, tmp_path: Path) -> None:
+    [signed] = run_json("sign", clip, "-o", tmp_path / "signed.mp4", home=spoiled_home)
+    result = run("ledger", "export", "-o", spoiled_home / "ledger.sqlite", home=spoiled_home)
+    assert result.exit_code == 1 and "refusing to overwrite an input" in _one_clear_line(result.stderr)
+    assert run_json("ledger", "list", "--limit", "1", home=spoiled_home)[0]["payload"] == signed["payload"]
+    export = tmp_path / "ledger.jsonl"
+    assert run("ledger", "export", "-o", export, home=spoiled_home).exit_code == 0
+    assert signed["payload"] in export.read_text()
