@@ -26,9 +26,14 @@ COARSE_RING_BINS = 8  # rings of the residual of the tile shrunk 2x
 ENERGY_BLOCKS_PX = (16, 32)  # the residual's local energy is measured in blocks of these sides
 ENERGY_QUANTILES = (0.1, 0.5, 0.9)
 ENERGY_STATISTICS = len(ENERGY_QUANTILES) + 2  # the quantiles, their 90-10 spread and the standard deviation
+INTENSITY_BANDS = 8  # the residual's energy is also measured in this many equal bands of grey level
+INTENSITY_MIN_PIXELS = 20  # a band with fewer pixels in a frame counts as holding the frame's mean energy
+ENERGY_FLOOR = 1e-6  # added to energies before taking logs
 # For grey, Cb and Cr residuals: radial spectra at full and half scale, and the spread of local energies at two
-# block sizes; then colour means and spreads, then saturation mean and spread.
-STATISTICS = 3 * (RING_BINS + COARSE_RING_BINS + len(ENERGY_BLOCKS_PX) * ENERGY_STATISTICS) + 6 + 2
+# block sizes; then colour means and spreads, then saturation mean and spread; then, for each residual, its
+# energy by grey level and the slope of that curve.
+STATISTICS = 3 * (RING_BINS + COARSE_RING_BINS + len(ENERGY_BLOCKS_PX) * ENERGY_STATISTICS) + 6 + 2 + 3 * (
+    INTENSITY_BANDS + 1)
 CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows (ITU-R BT.601)
 BACKBONE_DROPOUT = 0.5
 STATISTICS_INVERSE_L2 = 0.1  # the statistics head's logistic regression: C, as in scikit-learn
@@ -92,8 +97,9 @@ def tile_statistics(tiles: torch.Tensor, residual: torch.Tensor) -> torch.Tensor
     """Fixed statistics of (N, 3, H, W) tiles and their residuals: (N, STATISTICS).
 
     For the grey and chroma (Cb, Cr) residuals: the radial log power spectrum, the same of the tile shrunk 2x,
-    and the distribution of local residual energies (`energy_spread`); then the colour means and spreads, and
-    the mean and spread of the saturation (max - min) / max.
+    and the distribution of local residual energies (`energy_spread`); then the colour means and spreads, the
+    mean and spread of the saturation (max - min) / max, and the residuals' energy by grey level
+    (`energy_by_intensity`).
     """
     planes = residual_planes(residual)
     spectra = [ring_spectrum(plane) for plane in planes]
@@ -103,7 +109,8 @@ def tile_statistics(tiles: torch.Tensor, residual: torch.Tensor) -> torch.Tensor
     saturation = (brightest - tiles.amin(dim=1)) / brightest.clamp_min(1.0 / 255)
     colour = [tiles.mean(dim=(2, 3)), tiles.std(dim=(2, 3)), saturation.mean(dim=(1, 2))[:, None],
               saturation.std(dim=(1, 2))[:, None]]
-    return torch.cat([*spectra, *coarse, *energies, *colour], dim=1)
+    by_intensity = energy_by_intensity(tiles.mean(dim=1), torch.stack(planes, dim=1))
+    return torch.cat([*spectra, *coarse, *energies, *colour, by_intensity], dim=1)
 
 
 def residual_planes(residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -121,6 +128,28 @@ def energy_spread(residual: torch.Tensor, block_px: int) -> torch.Tensor:
     quantiles = torch.quantile(energy, torch.tensor(ENERGY_QUANTILES, dtype=energy.dtype), dim=1).T
     spread = quantiles[:, -1:] - quantiles[:, :1]
     return torch.cat([quantiles, spread, energy.std(dim=1, correction=0, keepdim=True)], dim=1)
+
+
+def energy_by_intensity(grey: torch.Tensor, residuals: torch.Tensor) -> torch.Tensor:
+    """For (N, P, H, W) residual planes: log mean energy in each band of the (N, H, W) grey level in [0, 1], over
+    the plane's mean energy, then the slope of that curve over the bands: (N, P * (INTENSITY_BANDS + 1)).
+
+    Camera noise grows with brightness (shot noise); a generator's decoder need not follow that law.
+    """
+    band = (grey * INTENSITY_BANDS).long().clamp(0, INTENSITY_BANDS - 1).flatten(1)
+    members = F.one_hot(band, INTENSITY_BANDS).to(residuals.dtype)
+    energy = residuals.square().flatten(2)
+    pixels = members.sum(dim=1)[:, None]
+    populated = (pixels > INTENSITY_MIN_PIXELS).to(residuals.dtype)
+    band_energy = (energy @ members) / pixels.clamp_min(1)
+    relative = torch.log((band_energy + ENERGY_FLOOR) / (energy.mean(dim=2, keepdim=True) + ENERGY_FLOOR))
+    relative = relative * populated
+    centres = (torch.arange(INTENSITY_BANDS, dtype=residuals.dtype) + 0.5) / INTENSITY_BANDS
+    weight = populated / populated.sum(dim=2, keepdim=True).clamp_min(1)
+    offset = centres - (weight * centres).sum(dim=2, keepdim=True)
+    spread = (weight * offset.square()).sum(dim=2)
+    slope = (weight * offset * relative).sum(dim=2) / spread.clamp_min(1e-12) * (spread > 0)
+    return torch.cat([relative, slope[..., None]], dim=2).flatten(1)
 
 
 def ring_spectrum(residual: torch.Tensor, bins: int = RING_BINS) -> torch.Tensor:

@@ -25,7 +25,15 @@ from detector.calibration import fit_calibration
 from detector.forest import FOREST_MAX_LEAVES, FOREST_MIN_LEAF_ROWS, FOREST_PROBABILITY_FLOOR, FOREST_TREES
 from detector.metrics import clip_metrics, expected_calibration_error
 from detector.model import FRAME_STRIDE, WEIGHTS_NAME
-from detector.network import FOREST_WEIGHT, STATISTICS_INVERSE_L2, STATISTICS_MIN_SCALE, statistics_of
+from detector.network import (
+    FOREST_WEIGHT,
+    INTENSITY_BANDS,
+    STATISTICS_INVERSE_L2,
+    STATISTICS_MIN_SCALE,
+    energy_by_intensity,
+    high_pass,
+    statistics_of,
+)
 from detector.normalise import FRAME_SIDE_PX, TARGET_FPS, WINDOW_SECONDS, normalise
 from provenance import media
 from provenance.cli import cli
@@ -316,6 +324,22 @@ def test_trained_backbone_replaces_the_regression_only_past_the_bar(clip_folder:
         logits[name] = model.frame_logits(frames)
     assert logits["unreachable bar"] == pytest.approx(logits["untrained"])
     assert logits["no bar"] != pytest.approx(logits["untrained"])
+
+
+def test_energy_by_intensity_rises_only_where_noise_grows_with_brightness() -> None:
+    import torch
+
+    rng = np.random.default_rng(5)
+    ramp = np.broadcast_to(np.linspace(0.05, 0.95, 128), (128, 128))
+    curves = {}
+    for name, sigma in (("shot noise", 0.06 * ramp), ("even noise", np.full_like(ramp, 0.03))):
+        grey = torch.from_numpy(np.clip(ramp + rng.normal(0, 1, ramp.shape) * sigma, 0, 1)).float()[None, None]
+        curves[name] = energy_by_intensity(grey[:, 0], high_pass(grey))[0]
+    rising, flat = curves["shot noise"], curves["even noise"]
+    assert rising.shape == flat.shape == (INTENSITY_BANDS + 1,)
+    assert rising[-1] > 1.0 and abs(flat[-1]) < 0.5  # slopes of the log energy over the grey level
+    assert rising[INTENSITY_BANDS - 1] > rising[0] + 2.0
+    assert flat[:INTENSITY_BANDS].abs().max() < 0.5
 
 
 def test_shipped_reference_model_scores_a_clip(clip_folder: Path) -> None:
