@@ -71,22 +71,26 @@ def read_jobs(path: Path | None) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("jobs", nargs="?", type=Path, help="JSON Lines file of jobs")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="generated-")))
+    parser.add_argument("--out", type=Path, help="folder for the clips [default: a new temporary folder]")
     parser.add_argument("--home", type=Path, help="keys from `provenance keygen` [default: fresh demo keys]")
     parser.add_argument("--backend", default="procedural")
     args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="generated-"))
     home = args.home
     if home is None:
-        home = args.out / "demo-home"
+        home = out / "demo-home"
         keygen(home)
     failed = 0
-    for receipt in serve(read_jobs(args.jobs), args.out, home, args.backend):
-        if "error" in receipt:
-            failed += 1
-        else:
-            report = verify(receipt["clip"], trust_anchors=home / "ca.pem", home=home)
-            receipt["verdict"] = report.verdict
-        print(json.dumps(receipt))
+    try:
+        for receipt in serve(read_jobs(args.jobs), out, home, args.backend):
+            if "error" in receipt:
+                failed += 1
+            else:
+                report = verify(receipt["clip"], trust_anchors=home / "ca.pem", home=home)
+                receipt["verdict"] = report.verdict
+            print(json.dumps(receipt))
+    except ProvenanceError as exc:  # the worker could not start: no keys, an unknown backend, ...
+        sys.exit(f"error: {exc}")
     sys.exit(1 if failed else 0)
 
 
