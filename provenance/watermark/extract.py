@@ -60,6 +60,9 @@ FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result aft
 EARLY_CHECKS = 8  # at most this many early checks (up to 3072 frames)
 EARLY_CHECK_SHARE = 0.05  # share of the false-positive budget spent on early checks, split evenly among them
 MIN_FRAME_SIDE_PX = 16
+# An alignment closer than this to unscaled and unshifted is the stamped frame's own (the search's finest steps).
+UNCROPPED_SCALE_TOLERANCE = 0.003
+UNCROPPED_SHIFT_TOLERANCE_CELLS = 0.25
 NULL_EXCLUDED_CELLS = 8  # shifts this close to zero are not used to estimate the null spread
 LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames only
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
@@ -111,9 +114,11 @@ class _Alignment:
 
     @property
     def uncropped(self) -> bool:
-        """Whether this is (within a cell) the stamped frame's own alignment: not cropped, not flipped."""
-        offsets = [min(shift % GRID_CELLS, -shift % GRID_CELLS) for shift in (self.shift_y, self.shift_x)]
-        return not self.flipped and min(self.scale_y, self.scale_x) > 1 - COARSE_SCALE_STEP and max(offsets) < 1
+        """Whether this is, within the search's precision, the stamped frame's own alignment (not cropped, not
+        flipped)."""
+        offset = max(min(shift % GRID_CELLS, -shift % GRID_CELLS) for shift in (self.shift_y, self.shift_x))
+        scale_error = max(abs(1 - self.scale_y), abs(1 - self.scale_x))
+        return not self.flipped and scale_error < UNCROPPED_SCALE_TOLERANCE and offset < UNCROPPED_SHIFT_TOLERANCE_CELLS
 
 
 UNCROPPED = _Alignment(1.0, 1.0, 0.0, 0.0, False, 0.0)
