@@ -179,6 +179,8 @@ def score(clips, model_dir, as_json, threads) -> None:
         if as_json:
             click.echo(json.dumps(result.to_dict()))
         else:
-            click.echo(f"{result.path}: {result.verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})")
+            note = f": {result.note}" if result.note else ""
+            click.echo(f"{result.path}: {result.verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})"
+                       f"{note}")
     if failed:
         raise ProvenanceError(f"{failed} of {len(clips)} clip(s) could not be read")

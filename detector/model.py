@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from detector.calibration import Calibration
-from detector.normalise import NORMALISATION_VERSION, Window, normalise
+from detector.normalise import FRAME_SIDE_PX, NORMALISATION_VERSION, Window, normalise
 from provenance.errors import ModelError
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -31,6 +31,7 @@ class ClipScore:
     threshold: float
     model: str
     frames: list[tuple[float, float]] = field(default_factory=list)
+    note: str | None = None  # why the verdict is not the score's, if it is not
 
     def to_dict(self) -> dict:
         return {
@@ -40,6 +41,7 @@ class ClipScore:
             "threshold": self.threshold,
             "model": self.model,
             "frames": [{"time": round(t, 4), "score": s} for t, s in self.frames],
+            "note": self.note,
         }
 
 
@@ -84,9 +86,14 @@ class Detector:
         score = float(self.calibration.probability(logits.mean()))
         times = window.times_s[::stride]
         per_frame = self.calibration.probability(logits)
+        verdict, note = self.calibration.verdict(score), None
+        if window.upscaled:
+            verdict = "inconclusive"
+            note = (f"frames {window.source_side_px} px on the short side: the model reads clips shrunk to "
+                    f"{FRAME_SIDE_PX} px and has not seen enlarged ones")
         return ClipScore(
-            path=str(path), score=score, verdict=self.calibration.verdict(score), threshold=self.threshold,
-            model=self.name, frames=[(float(t), float(s)) for t, s in zip(times, per_frame, strict=True)],
+            path=str(path), score=score, verdict=verdict, threshold=self.threshold, model=self.name,
+            frames=[(float(t), float(s)) for t, s in zip(times, per_frame, strict=True)], note=note,
         )
 
     def score(self, path: str | os.PathLike) -> ClipScore:

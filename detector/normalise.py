@@ -32,6 +32,12 @@ class Window:
 
     times_s: np.ndarray
     frames: Frames
+    source_side_px: int | None = None  # the source frames' short side, when known
+
+    @property
+    def upscaled(self) -> bool:
+        """Whether the matched form had to enlarge the source (its short side is under FRAME_SIDE_PX)."""
+        return self.source_side_px is not None and self.source_side_px < FRAME_SIDE_PX
 
 
 def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
@@ -58,7 +64,8 @@ def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
     if not picked:
         raise BadInput(f"{path}: contains no decodable video frames")
     arrays = {id(f): media.frame_to_array(f, "rgb24") for f in picked}  # repeated frames are converted once
-    return Window(np.asarray(picked_times, dtype=np.float64), np.stack([arrays[id(f)] for f in picked]))
+    frames = np.stack([arrays[id(f)] for f in picked])
+    return Window(np.asarray(picked_times, dtype=np.float64), frames, min(frames.shape[1:3]))
 
 
 def fit_square(frames: Frames, side_px: int = FRAME_SIDE_PX) -> Frames:
@@ -90,4 +97,4 @@ def normalise(
     if distortion is not None:
         frames = distortion(frames, TARGET_FPS)
     frames = reencode(quantise_palette(fit_square(frames)), TARGET_FPS, "h264", NORMALISED_CRF)
-    return Window(window.times_s[: len(frames)], frames)
+    return Window(window.times_s[: len(frames)], frames, window.source_side_px)

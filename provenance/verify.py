@@ -28,7 +28,7 @@ HARD_BINDING_CODES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatc
 class ClipScorer(Protocol):
     """Anything that scores a clip: the detector package provides one."""
 
-    def score(self, path: str | os.PathLike) -> Any:  # returns an object with score, threshold, verdict, model
+    def score(self, path: str | os.PathLike) -> Any:  # an object with score, threshold, verdict, model, note
         ...
 
 
@@ -66,8 +66,7 @@ def decide(report: Report) -> str:
         return "ai-generated"
     if c2pa.tampered:
         return "tampered"
-    score, threshold = report.detector.get("score"), report.detector.get("threshold")
-    if score is not None and threshold is not None and score >= threshold:
+    if report.detector.get("verdict") == "ai-generated":
         return "likely-ai-generated"
     return "no-evidence"
 
@@ -144,6 +143,7 @@ class Verifier:
         result = self.detector.score(path)
         report.detector = {
             "score": result.score, "model": result.model, "threshold": result.threshold, "verdict": result.verdict,
+            "note": result.note,
         }
 
     def close(self) -> None:
@@ -193,8 +193,9 @@ def explain(report: Report) -> list[str]:
                      f"{recovered['claim_generator']}, signed by {recovered['signer']} at {recovered['created_at']} "
                      f"({signature}, {trust}); {binding}")
     if report.detector.get("score") is not None:
+        note = f"; {report.detector['verdict']}: {report.detector['note']}" if report.detector.get("note") else ""
         lines.append(f"detector {report.detector['model']}: score {report.detector['score']:.3f} "
-                     f"(threshold {report.detector['threshold']:.3f})")
+                     f"(threshold {report.detector['threshold']:.3f}){note}")
     return lines
 
 

@@ -39,7 +39,7 @@ from provenance import media
 from provenance.cli import cli
 from provenance.errors import BadInput, ModelError
 
-CLIP_SIDE_PX = 96
+CLIP_SIDE_PX = 128
 CLIP_FRAMES = 20
 
 
@@ -124,7 +124,17 @@ def test_score_gives_probability_verdict_and_timed_frames(trained, clip_folder: 
         assert result.model == "tiny@1"
         times = [t for t, _ in result.frames]
         assert times == sorted(times) and len(times) >= 2
-        assert set(result.to_dict()) == {"path", "score", "verdict", "threshold", "model", "frames"}
+        assert set(result.to_dict()) == {"path", "score", "verdict", "threshold", "model", "frames", "note"}
+        assert result.note is None, "the test clips are large enough for the model"
+
+
+def test_clips_smaller_than_the_model_reads_are_inconclusive(trained, tmp_path: Path) -> None:
+    model, _ = trained
+    small = tmp_path / "small.mp4"
+    media.write_video(small, [np.full((64, 96, 3), 40 * i % 255, np.uint8) for i in range(16)], fps=8)
+    result = model.score(small)
+    assert result.verdict == "inconclusive" and "64 px" in result.note
+    assert 0.0 <= result.score <= 1.0
 
 
 def test_score_command_prints_json_lines(trained, clip_folder: Path) -> None:

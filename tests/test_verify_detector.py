@@ -1,12 +1,14 @@
-"""verify --detector: the detector speaks only when no mark is left, and its threshold decides the verdict."""
+"""verify --detector: the detector speaks only when no mark is left, and its verdict decides."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_helpers import run, run_json
 
+from provenance import media
 from provenance.signing import Generation, Stamper
 from provenance.verify import Report, decide
 
@@ -15,7 +17,7 @@ def test_unmarked_clip_gets_a_calibrated_score(clip: Path, home: Path) -> None:
     [report] = run_json("verify", clip, "--detector", "builtin", home=home)
     detector = report["detector"]
     assert 0.0 <= detector["score"] <= 1.0 and detector["model"]
-    expected = "likely-ai-generated" if detector["score"] >= detector["threshold"] else "no-evidence"
+    expected = "likely-ai-generated" if detector["verdict"] == "ai-generated" else "no-evidence"
     assert report["verdict"] == expected
 
 
@@ -26,10 +28,20 @@ def test_marked_clip_is_not_scored(clip: Path, home: Path, tmp_path: Path) -> No
     assert report["verdict"] == "ai-generated" and report["detector"]["score"] is None
 
 
-@pytest.mark.parametrize(("score", "verdict"), [(0.91, "likely-ai-generated"), (0.2, "no-evidence")])
-def test_threshold_decides_when_marks_are_silent(score: float, verdict: str) -> None:
-    report = Report(path="x.mp4", detector={"score": score, "threshold": 0.9, "model": "m"})
+@pytest.mark.parametrize(("detector_verdict", "verdict"), [
+    ("ai-generated", "likely-ai-generated"), ("inconclusive", "no-evidence"), ("real", "no-evidence"),
+])
+def test_the_detectors_verdict_decides_when_marks_are_silent(detector_verdict: str, verdict: str) -> None:
+    report = Report(path="x.mp4", detector={"score": 0.95, "threshold": 0.9, "model": "m", "verdict": detector_verdict})
     assert decide(report) == verdict
+
+
+def test_a_clip_smaller_than_the_model_reads_is_not_judged(home: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.mp4"
+    media.write_video(small, [np.full((72, 96, 3), 30 * i % 255, np.uint8) for i in range(16)], fps=8)
+    [report] = run_json("verify", small, "--detector", "builtin", home=home)
+    assert report["verdict"] == "no-evidence" and report["detector"]["verdict"] == "inconclusive"
+    assert "72 px" in report["detector"]["note"] and any("72 px" in line for line in report["evidence"])
 
 
 def test_a_model_folder_that_does_not_exist_is_a_clear_error(clip: Path, home: Path, tmp_path: Path) -> None:
