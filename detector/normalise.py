@@ -39,6 +39,14 @@ class Window:
         """Whether the matched form had to enlarge the source (its short side is under FRAME_SIDE_PX)."""
         return self.source_side_px is not None and self.source_side_px < FRAME_SIDE_PX
 
+    @property
+    def detail_levels(self) -> float:
+        """How much fine detail the frames hold: the median over frames of the grey residual's RMS (each pixel
+        minus its 3x3 local mean, in 8-bit levels)."""
+        grey = self.frames.astype(np.float32).mean(axis=-1)
+        residual_rms = [float(np.sqrt(np.mean((g - cv2.blur(g, (3, 3))) ** 2))) for g in grey]
+        return float(np.median(residual_rms))
+
 
 def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
     """Decode `WINDOW_SECONDS` from `start_s`, resampled to `TARGET_FPS` by nearest earlier frame."""

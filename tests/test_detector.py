@@ -128,13 +128,15 @@ def test_score_gives_probability_verdict_and_timed_frames(trained, clip_folder: 
         assert result.note is None, "the test clips are large enough for the model"
 
 
-def test_clips_smaller_than_the_model_reads_are_inconclusive(trained, tmp_path: Path) -> None:
+def test_clips_unlike_the_matched_form_are_inconclusive(trained, tmp_path: Path) -> None:
     model, _ = trained
-    small = tmp_path / "small.mp4"
-    media.write_video(small, [np.full((64, 96, 3), 40 * i % 255, np.uint8) for i in range(16)], fps=8)
-    result = model.score(small)
-    assert result.verdict == "inconclusive" and "64 px" in result.note
-    assert 0.0 <= result.score <= 1.0
+    small, blank = tmp_path / "small.mp4", tmp_path / "blank.mp4"
+    media.write_video(small, [f[:64] for f in camera_frames(1)[:16]], fps=8)
+    media.write_video(blank, [np.full((160, 240, 3), 16, np.uint8)] * 16, fps=8)
+    for path, reason in ((small, "64 px"), (blank, "no detail")):
+        result = model.score(path)
+        assert result.verdict == "inconclusive" and reason in result.note
+        assert 0.0 <= result.score <= 1.0
 
 
 def test_score_command_prints_json_lines(trained, clip_folder: Path) -> None:
