@@ -101,6 +101,7 @@ def detector() -> None:
 def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, min_gain_auc,
           seed, name, resume, pairs, cache_dir, workers) -> None:
     """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/)."""
+    from detector.calibration import MAX_FALSE_POSITIVE_RATE
     from detector.data import load_dataset
     from detector.training import train as train_detector
 
@@ -113,6 +114,11 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
     metrics = model.card["metrics"]["held_out_clean_and_augmented"]
     click.echo(f"saved {out_dir} ({model.name}): held-out AUC {metrics['auc']:.3f}, "
                f"threshold {model.threshold:.4f} (FPR on held-out real {metrics['fpr_at_threshold']:.3f})")
+    held_out_real = model.card["data"]["held_out"]["real"]
+    if held_out_real < 1 / MAX_FALSE_POSITIVE_RATE:
+        click.echo(f"warning: the threshold for at most {MAX_FALSE_POSITIVE_RATE:.0%} false positives rests on "
+                   f"{held_out_real} held-out real clips; measuring that rate takes at least "
+                   f"{1 / MAX_FALSE_POSITIVE_RATE:.0f}, so treat the threshold as rough", err=True)
 
 
 @detector.command()

@@ -176,6 +176,7 @@ def test_train_command_passes_its_options_to_training(clip_folder: Path, tmp_pat
     training = json.loads((tmp_path / "model" / "model.json").read_text())["training"]
     assert (training["min_gain_auc"], training["max_steps"], training["tile_px"]) == (0.5, 4, 32)
     assert training["patience_evals"] == detector.TrainConfig.patience_evals
+    assert "warning: the threshold" in result.output and "rests on 2 held-out real clips" in result.output
 
 
 def test_unreadable_clip_is_bad_input(trained, tmp_path: Path) -> None:
