@@ -134,26 +134,33 @@ class SsimGuard:
         """`host_small`: the frame at 1/4 size; `fine_variance`: the variance its cells average away (same
         layout); `mark_*`: the mark's mean and variance in each block."""
         blocks = mark_mean.shape[::-1]
-        self.host_mean, self.host_variance = _block_moments(host_small, blocks)
-        self.host_variance += cv2.resize(fine_variance, blocks, interpolation=cv2.INTER_AREA)
+        host_mean, host_variance = _block_moments(host_small, blocks)
+        host_variance += cv2.resize(fine_variance, blocks, interpolation=cv2.INTER_AREA)
         if host_small.ndim == 3:
             mark_mean, mark_variance = mark_mean[..., None], mark_variance[..., None]
-        self.mark_mean = np.broadcast_to(mark_mean, self.host_mean.shape)
+        self.host_mean = host_mean
+        self.mark_mean = np.broadcast_to(mark_mean, host_mean.shape)
         self.mark_variance = mark_variance
+        # The parts of SSIM's terms that do not depend on the scale, computed once.
+        self.host_power = host_mean * host_mean + SSIM_C1
+        self.structure_base = 2 * host_variance + SSIM_C2
         # Only blocks within reach of black or white can clip (4 deviations of the full-strength mark).
         reach = np.abs(self.mark_mean) + CLIP_REACH_DEVIATIONS * np.sqrt(mark_variance)
-        self.near_extreme = np.nonzero((self.host_mean < reach) | (self.host_mean > 255.0 - reach))
-        self.near_mark_deviation = np.sqrt(np.broadcast_to(mark_variance, self.host_mean.shape)[self.near_extreme])
+        self.near_extreme = np.nonzero((host_mean < reach) | (host_mean > 255.0 - reach))
+        self.near_host_mean = host_mean[self.near_extreme]
+        self.near_mark_mean = self.mark_mean[self.near_extreme]
+        self.near_mark_deviation = np.sqrt(np.broadcast_to(mark_variance, host_mean.shape)[self.near_extreme])
 
     def ssim(self, scale: float) -> float:
         """The predicted mean SSIM of the frame with the mark multiplied by `scale`."""
-        host_mean, host_variance, near = self.host_mean, self.host_variance, self.near_extreme
+        host_mean, near = self.host_mean, self.near_extreme
         shifted = host_mean + scale * self.mark_mean
         if near[0].size:
-            mark_mean, deviation = scale * self.mark_mean[near], scale * self.near_mark_deviation
-            shifted[near] = host_mean[near] + _clipped_mean_shift(host_mean[near], mark_mean, deviation)
-        luminance = (2 * host_mean * shifted + SSIM_C1) / (host_mean * host_mean + shifted * shifted + SSIM_C1)
-        structure = (2 * host_variance + SSIM_C2) / (2 * host_variance + scale * scale * self.mark_variance + SSIM_C2)
+            level = self.near_host_mean
+            shifted[near] = level + _clipped_mean_shift(level, scale * self.near_mark_mean,
+                                                        scale * self.near_mark_deviation)
+        luminance = (2 * host_mean * shifted + SSIM_C1) / (self.host_power + shifted * shifted)
+        structure = self.structure_base / (self.structure_base + scale * scale * self.mark_variance)
         return float(np.mean(luminance * structure))
 
     def largest_scale(self, target: float) -> float:
@@ -253,8 +260,9 @@ class Embedder:
         """Watermark a planar yuv420p frame (H*3//2, W) uint8; only the luma plane changes."""
         _check_frame(frame, 2)
         height = frame.shape[0] * 2 // 3
-        out = frame.copy()
-        out[:height] = _add_clipped(frame[:height], self.yuv420p_delta(frame))
+        out = np.empty_like(frame)
+        out[height:] = frame[height:]
+        cv2.add(frame[:height], self.yuv420p_delta(frame), dst=out[:height], dtype=cv2.CV_8U)
         return out
 
     def rgb_delta(self, frame: np.ndarray) -> np.ndarray:
