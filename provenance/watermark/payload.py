@@ -161,8 +161,8 @@ def encode_payloads(bits: np.ndarray, scrambler: np.ndarray) -> np.ndarray:
     base = encode_payload(zero, scrambler)
     unit = np.eye(PAYLOAD_BITS, dtype=np.uint8)
     basis = np.stack([encode_payload(Payload.from_bits(row), scrambler) ^ base for row in unit]).astype(np.float32)
-    ones = np.asarray(bits, dtype=np.float32) @ basis  # how many one bits touch each coded bit
-    return (ones.astype(np.int64) % 2).astype(np.uint8) ^ base
+    ones = np.asarray(bits, dtype=np.float32) @ basis  # how many one bits touch each coded bit (at most 64)
+    return (ones.astype(np.uint8) & 1) ^ base
 
 
 def decode_candidates(soft: np.ndarray, paths: int = LIST_PATHS) -> list[np.ndarray]:
