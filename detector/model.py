@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from detector.calibration import Calibration
-from detector.normalise import FRAME_SIDE_PX, NORMALISATION_VERSION, Window, normalise
+from detector.distortions import AUGMENT_MIN_SIDE_PX
+from detector.normalise import NORMALISATION_VERSION, Window, normalise
 from provenance.errors import ModelError
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -128,9 +129,9 @@ class Detector:
 
 def _outside_the_matched_form(window: Window) -> str | None:
     """Why a window is unlike anything the matched form gives in training, if it is."""
-    if window.upscaled:
-        return (f"frames {window.source_side_px} px on the short side: the model reads clips shrunk to "
-                f"{FRAME_SIDE_PX} px and has not seen enlarged ones")
+    if window.source_side_px is not None and window.source_side_px < AUGMENT_MIN_SIDE_PX:
+        return (f"frames {window.source_side_px} px on the short side: smaller than any the model was trained "
+                f"on ({AUGMENT_MIN_SIDE_PX} px, rescaled copies included)")
     if window.detail_levels < MIN_DETAIL_LEVELS:
         return "the first seconds hold almost no detail (a blank or flat picture): nothing to judge"
     return None

@@ -35,11 +35,6 @@ class Window:
     source_side_px: int | None = None  # the source frames' short side, when known
 
     @property
-    def upscaled(self) -> bool:
-        """Whether the matched form had to enlarge the source (its short side is under FRAME_SIDE_PX)."""
-        return self.source_side_px is not None and self.source_side_px < FRAME_SIDE_PX
-
-    @property
     def detail_levels(self) -> float:
         """How much fine detail the frames hold: the median over frames of the grey residual's RMS (each pixel
         minus its 3x3 local mean, in 8-bit levels)."""

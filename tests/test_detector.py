@@ -131,9 +131,9 @@ def test_score_gives_probability_verdict_and_timed_frames(trained, clip_folder: 
 def test_clips_unlike_the_matched_form_are_inconclusive(trained, tmp_path: Path) -> None:
     model, _ = trained
     small, blank = tmp_path / "small.mp4", tmp_path / "blank.mp4"
-    media.write_video(small, [f[:64] for f in camera_frames(1)[:16]], fps=8)
+    media.write_video(small, [f[:48] for f in camera_frames(1)[:16]], fps=8)
     media.write_video(blank, [np.full((160, 240, 3), 16, np.uint8)] * 16, fps=8)
-    for path, reason in ((small, "64 px"), (blank, "no detail")):
+    for path, reason in ((small, "48 px"), (blank, "no detail")):
         result = model.score(path)
         assert result.verdict == "inconclusive" and reason in result.note
         assert 0.0 <= result.score <= 1.0
