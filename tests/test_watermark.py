@@ -29,6 +29,7 @@ from provenance.watermark import (
     match_issued,
     watermark_clip,
 )
+from provenance.watermark.extract import MAX_READ_FRAMES
 from provenance.watermark.payload import CODED_BITS, decode_payload, encode_payload
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
@@ -203,6 +204,15 @@ def test_unmarked_p_values_are_uniform(key: WatermarkKey) -> None:
         p_values.append(extract_frames([frame.astype(np.uint8)], key).p_value)
     assert stats.kstest(p_values, "uniform").pvalue > 1e-3
     assert min(p_values) > FALSE_POSITIVE_RATE
+
+
+def test_a_long_clip_is_judged_on_a_bounded_number_of_frames(key: WatermarkKey, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frames = (np.repeat(rng.integers(0, 256, (32, 48, 1), dtype=np.uint8), 3, axis=2)
+              for _ in range(MAX_READ_FRAMES + 100))
+    media.write_video(tmp_path / "long.mp4", frames, fps=250, preset="ultrafast")
+    detection = extract(tmp_path / "long.mp4", key)
+    assert detection.frames == MAX_READ_FRAMES and detection.state == "not-detected"
 
 
 def test_flat_frames_are_not_evidence(key: WatermarkKey) -> None:

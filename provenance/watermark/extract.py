@@ -65,6 +65,7 @@ UNCROPPED_SCALE_TOLERANCE = 0.003
 UNCROPPED_SHIFT_TOLERANCE_CELLS = 0.25
 NULL_EXCLUDED_CELLS = 8  # shifts this close to zero are not used to estimate the null spread
 LONG_CLIP_SECONDS = 20.0  # longer clips are read from their reference frames only
+MAX_READ_FRAMES = 4096  # an unmarked clip is read to its end or this many frames (about 30 s of decoding at 1080p)
 HIGH_PASS_SIGMA_CELLS = 1.5  # content below this scale is removed before correlation
 LOCAL_LEVEL_CELLS = 9  # window over which the residual's local level is measured
 LOCAL_LEVEL_FLOOR = 0.5  # luma levels; keeps flat areas from being amplified without bound
@@ -404,11 +405,13 @@ def extract_frames(frames: Iterable[np.ndarray], key: WatermarkKey) -> Detection
     return _analyse(sums, key)
 
 
-def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None = None) -> Detection:
+def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None = MAX_READ_FRAMES) -> Detection:
     """Look for the watermark in a clip, streaming its luma in bounded memory.
 
     Clips longer than LONG_CLIP_SECONDS are read from their reference frames only (about half the
-    frames of a typical H.264 stream, decoded in about half the time). Evidence is checked after 24,
+    frames of a typical H.264 stream, decoded in about half the time), and no clip beyond its first
+    `max_frames` frames read (None: to its end), so an hour-long upload is judged in bounded time on its
+    first minutes. Evidence is checked after 24,
     48, 96, ... frames; once a check detects the mark and its payload passes the check bits, the rest
     of the clip is not decoded. Looking several times is paid for: each early check's p-value is
     multiplied by 8 / 0.05 = 160 and the final one divided by 0.95, so the chance that any look
