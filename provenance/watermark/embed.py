@@ -262,7 +262,7 @@ class Embedder:
         height = frame.shape[0] * 2 // 3
         out = np.empty_like(frame)
         out[height:] = frame[height:]
-        cv2.add(frame[:height], self.yuv420p_delta(frame), dst=out[:height], dtype=cv2.CV_8U)
+        _add_clipped(frame[:height], self.yuv420p_delta(frame), out[:height])
         return out
 
     def rgb_delta(self, frame: np.ndarray) -> np.ndarray:
@@ -287,9 +287,10 @@ def _check_frame(frame: np.ndarray, ndim: int) -> None:
         raise BadInput(f"expected 3 colour channels, got {frame.shape[2]}")
 
 
-def _add_clipped(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """frame + delta, rounded and saturated to uint8 (OpenCV: one pass, several times faster than numpy)."""
-    return cv2.add(frame, delta, dtype=cv2.CV_8U)
+def _add_clipped(frame: np.ndarray, delta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """frame + delta, rounded and saturated to uint8, into `out` if given (OpenCV: one pass, several times
+    faster than numpy)."""
+    return cv2.add(frame, delta, dst=out, dtype=cv2.CV_8U)
 
 
 def watermark_clip(
