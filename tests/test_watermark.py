@@ -30,6 +30,7 @@ from provenance.watermark import (
     watermark_clip,
 )
 from provenance.watermark.extract import MAX_READ_FRAMES
+from provenance.watermark.issued import IssuedPayloads
 from provenance.watermark.payload import CODED_BITS, decode_payload, encode_payload
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
@@ -256,6 +257,21 @@ def test_issued_payloads_are_also_read_at_the_stamped_alignment() -> None:
     assert matched.detected and matched.payload == issued[7]
     # two readings, twice the comparisons: the same score is worth half as much
     assert matched.p_value == pytest.approx(2 * match_issued(damaged, FIXED_KEY, issued).p_value)
+
+
+def test_issued_payloads_kept_between_clips_score_as_their_codewords_do() -> None:
+    first, second = _payloads(300, seed=8), _payloads(200, seed=9)
+    issued = IssuedPayloads(FIXED_KEY, [p.hex for p in first])
+    issued.add([p.hex for p in second] + ["abcd", "00" * 9])  # later payloads; values that are no 64-bit payload
+    assert len(issued) == 500
+    readings = np.random.default_rng(10).standard_normal((CODED_BITS, 2)).astype(np.float32)
+    signs = np.stack([2.0 * encode_payload(p, FIXED_KEY.check_mask) - 1.0 for p in first + second])
+    expected = (signs @ readings).max(axis=1) / np.sqrt(CODED_BITS)
+    np.testing.assert_allclose(issued.scores(readings), expected, atol=1e-4)
+    damaged = _evidence(second[123], per_bit_z=0.55, seed=11)
+    matched = issued.match(damaged)
+    assert matched.payload == second[123] and matched.issued_compared == 500
+    assert matched.p_value == pytest.approx(match_issued(damaged, FIXED_KEY, first + second).p_value)
 
 
 def test_issued_payloads_never_match_unmarked_evidence() -> None:

@@ -7,7 +7,7 @@ between 1e-6 and 1e-3, and "not-detected" above. See docs/watermark.md.
 
 from provenance.watermark.embed import Embedder, watermark_clip
 from provenance.watermark.extract import FALSE_POSITIVE_RATE, INCONCLUSIVE_P, Detection, extract, extract_frames
-from provenance.watermark.issued import match_issued
+from provenance.watermark.issued import IssuedPayloads, match_issued
 from provenance.watermark.pattern import WatermarkKey
 from provenance.watermark.payload import Payload
 
@@ -19,6 +19,7 @@ __all__ = [
     "INCONCLUSIVE_P",
     "Detection",
     "Embedder",
+    "IssuedPayloads",
     "Payload",
     "WatermarkKey",
     "extract",
