@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from detector.config import TrainConfig
+from provenance.cli import FiniteFloatRange
 from provenance.errors import BadInput, ProvenanceError
 
 DEFAULTS = TrainConfig()
@@ -28,7 +29,7 @@ threads_option = click.option("--threads", type=click.IntRange(1, 256), default=
                                help="CPU threads for the network [default: torch's choice].")
 steps_option = click.option("--steps", type=click.IntRange(1), default=DEFAULTS.max_steps, show_default=True,
                             help="Maximum training steps (per fold with --leave-one-generator-out).")
-min_gain_option = click.option("--min-gain-auc", type=click.FloatRange(0, 1), default=DEFAULTS.min_gain_auc,
+min_gain_option = click.option("--min-gain-auc", type=FiniteFloatRange(0, 1), default=DEFAULTS.min_gain_auc,
                                show_default=True,
                                help="Trained backbone weights replace the untrained network (the statistics "
                                     "regression) only if they beat its held-out AUC by this much.")

@@ -8,7 +8,7 @@ import click
 
 from generator.backends import BACKENDS, ClipSpec
 from provenance import media
-from provenance.cli import _emit, _progress, home_option, json_option, ledger_option
+from provenance.cli import FiniteFloatRange, _emit, _progress, force_option, home_option, json_option, ledger_option
 from provenance.signing import Stamper
 
 DEFAULT_SIZE = "1280x720"
@@ -35,21 +35,24 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="Restore this clip's missing frames, or raise its rate to --fps.")
 @click.option("--backend", default="procedural", show_default=True, metavar="NAME|PATH",
               help=f"Backend name ({', '.join(sorted(BACKENDS))}) or a local diffusers model directory.")
-@click.option("--seconds", type=click.FloatRange(0, None, min_open=True), default=4.0, show_default=True,
+@click.option("--seconds", type=FiniteFloatRange(0, None, min_open=True), default=4.0, show_default=True,
               help="Length to generate (for --extend: length added).")
 @click.option("--size", callback=_parse_size, metavar="WxH", help=f"Frame size [default: {DEFAULT_SIZE}; an image's "
               "own aspect for --image; the clip's size for --extend and --fill].")
-@click.option("--fps", type=click.FloatRange(1, 120), help="Frame rate [default: 24; --fill: the clip's own rate].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same clip.")
+@click.option("--fps", type=FiniteFloatRange(1, 120), help="Frame rate [default: 24; --fill: the clip's own rate].")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Random seed: same seed, same clip.")
 @click.option("--fill-method", type=click.Choice(["auto", "flow", "model"]), default="auto", show_default=True,
               help="How --fill makes frames: optical flow, or the model's keyframe fill (auto: the model's if any).")
 @click.option("--include-prompt", is_flag=True, help="Put the prompt text in the manifest (default: its digest only).")
+@force_option
 @home_option
 @ledger_option
 @json_option
 def generate(prompt: str, output: Path, image: Path | None, extend_clip: Path | None, fill_clip: Path | None,
              backend: str, seconds: float, size: tuple[int, int] | None, fps: float | None, seed: int,
-             fill_method: str, include_prompt: bool, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+             fill_method: str, include_prompt: bool, force: bool, home: Path | None, ledger_url: str | None,
+             as_json: bool) -> None:
     """Generate a clip from PROMPT; it leaves watermarked, C2PA-signed and recorded in the ledger.
 
     \b
@@ -72,7 +75,7 @@ def generate(prompt: str, output: Path, image: Path | None, extend_clip: Path | 
         raise click.UsageError("--fps does not apply to --extend: it keeps the clip's rate")
     width, height = size or (1280, 720)
     rate = fps or ClipSpec.fps
-    with Stamper(home, ledger=ledger_url) as stamper, Generator(backend, stamper=stamper,
+    with Stamper(home, ledger=ledger_url, overwrite=force) as stamper, Generator(backend, stamper=stamper,
                                                                 include_prompt=include_prompt) as generator:
         if fill_clip:
             info = media.probe(fill_clip)

@@ -82,6 +82,7 @@ class Generator:
     def text_to_video(self, prompt: str, output: str | os.PathLike, spec: ClipSpec | None = None, seed: int = 0,
                       progress: Progress | None = None) -> SignResult:
         """A clip of the scene `prompt` describes."""
+        _check_seed(seed)
         if not prompt.strip():
             raise BadInput("text-to-video needs a prompt")
         spec = spec or ClipSpec()
@@ -91,6 +92,7 @@ class Generator:
     def image_to_video(self, image: str | os.PathLike, prompt: str, output: str | os.PathLike,
                        spec: ClipSpec | None = None, seed: int = 0, progress: Progress | None = None) -> SignResult:
         """A clip that starts from the still `image` and brings it to life; the image is recorded as an ingredient."""
+        _check_seed(seed)
         pixels = read_image(image)
         spec = spec or spec_for_image(pixels, ClipSpec.fps, ClipSpec.seconds)
         frames = self.backend.image_to_video(pixels, prompt, spec, seed)
@@ -100,6 +102,7 @@ class Generator:
     def extend(self, clip: str | os.PathLike, seconds: float, prompt: str, output: str | os.PathLike, seed: int = 0,
                progress: Progress | None = None) -> SignResult:
         """The whole of `clip` followed by `seconds` of new frames that continue it; the clip is the parent."""
+        _check_seed(seed)
         info = media.probe(clip)
         fps = info.fps or ClipSpec.fps
         spec = ClipSpec(max(16, info.width), max(16, info.height), fps, seconds)
@@ -125,6 +128,7 @@ class Generator:
         method: "flow" (optical-flow interpolation), "model" (the backend's keyframe fill) or "auto" (the model's
         when it has one).
         """
+        _check_seed(seed)
         if method not in FILL_METHODS:
             raise BadInput(f"fill method must be one of {FILL_METHODS}, not {method!r}")
         use_model = method == "model" or (method == "auto" and self.backend.keyframe_fill)
@@ -152,6 +156,11 @@ class Generator:
                                 include_prompt=self.include_prompt)
         return self.stamper.sign_frames(frames, output, fps=fps, generation=generation, ingredients=ingredients,
                                         progress=progress)
+
+
+def _check_seed(seed: int) -> None:
+    if seed < 0:  # numpy's generators, which the backends seed, take no negative seed
+        raise BadInput(f"seed {seed} must not be negative")
 
 
 def _match_size(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,16 @@ class LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses nan and the infinities (nan passes every comparison with a bound)."""
+
+    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
@@ -79,6 +90,9 @@ ledger_option = click.option("--ledger", "ledger_url", metavar="URL", envvar="PR
                              help="Ledger to use: a SQLite path or postgresql://... "
                                   "[env PROVENANCE_LEDGER; default: HOME/ledger.sqlite].")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+force_option = click.option("--force", is_flag=True,
+                            help="Replace OUTPUT if it exists (its earlier credential stays in the ledger, marked "
+                                 "replaced).")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,16 +155,17 @@ def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) ->
 @click.option("--ingredient", "ingredients", multiple=True, type=input_path,
               help="Input the clip was made from (an image: inputTo; a clip: parentOf). Repeatable.")
 @click.option("--no-watermark", is_flag=True, help="Sign the manifest only; keep the video bit-exact.")
-@click.option("--strength", type=click.FloatRange(0.25, 4.0), default=1.0, show_default=True,
+@click.option("--strength", type=FiniteFloatRange(0.25, 4.0), default=1.0, show_default=True,
               help="Watermark strength: higher survives more, lower is less visible.")
 @click.option("--cert", type=click.Path(path_type=Path), help="Your own certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(path_type=Path), help="Private key for --cert (PEM).")
+@force_option
 @home_option
 @ledger_option
 @json_option
 def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: bool, seed: int | None,
          ingredients: tuple[Path, ...], no_watermark: bool, strength: float, cert: Path | None, key: Path | None,
-         home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+         force: bool, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
     """Stamp SRC as AI-generated: invisible watermark + signed C2PA manifest, written to OUTPUT.
 
     The input is never modified. A clip that already carries a manifest is recorded as the new
@@ -168,7 +183,7 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
     generation = Generation(model=model, prompt=prompt, include_prompt=include_prompt, seed=seed)
     total = None if no_watermark else media.probe(src).frame_count
     with Stamper(home, credentials=credentials, ledger=ledger_url, watermark=not no_watermark,
-                 strength=strength) as stamper, _progress(total, "watermarking") as advance:
+                 strength=strength, overwrite=force) as stamper, _progress(total, "watermarking") as advance:
         result = stamper.sign_clip(src, dst, generation, parts, progress=advance)
     mark = f"watermark payload {result.payload}" if result.watermarked else "no watermark"
     _emit(result.to_dict(), as_json, f"signed {result.path} ({mark}, {result.frames} frames)")
@@ -232,7 +247,8 @@ def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | No
     with Ledger.open(ledger_url, home=home) as led:
         for record in led.list(limit=limit, offset=offset):
             row = record.to_dict()
-            _emit(row, as_json, f"{row['payload']}  {row['created_at']}  {row['model']}  {row['path']}")
+            replaced = f"  (replaced by {row['replaced_by']})" if row["replaced_by"] else ""
+            _emit(row, as_json, f"{row['payload']}  {row['created_at']}  {row['model']}  {row['path']}{replaced}")
 
 
 @ledger.command("show")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -19,8 +20,11 @@ _WORK_NAME = re.compile(rf"^\..*\.{WORK_TAG}-(\d+)\.")
 _tidied_folders: set[Path] = set()  # folders this process has already cleared of stale work files
 
 
-def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
-    """Refuse an output path that is a folder, lies in a missing or read-only folder, or is one of the inputs."""
+def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), overwrite: bool = True) -> Path:
+    """Refuse an output path that is a folder, lies in a missing or read-only folder, or is one of the inputs.
+
+    Without `overwrite`, an existing file is refused too.
+    """
     target = Path(target)
     if target.is_dir():
         raise BadInput(f"output {target} is a directory")
@@ -31,6 +35,8 @@ def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
     for src in inputs:
         if target.exists() and Path(src).exists() and os.path.samefile(target, src):
             raise BadInput(f"output {target} is the input {src}; refusing to overwrite an input")
+    if not overwrite and os.path.lexists(target):
+        raise _exists(target)
     return target
 
 
@@ -48,6 +54,29 @@ def atomic_output(target: str | os.PathLike, *, protect: Iterable[str | os.PathL
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def move_into_place(src: Path, target: Path, overwrite: bool) -> None:
+    """Rename `src` onto `target`; without `overwrite`, fail if `target` exists, even one created a moment ago."""
+    if overwrite:
+        os.replace(src, target)
+        return
+    try:
+        os.link(src, target)  # unlike a rename, creating a link never replaces an existing file
+    except FileExistsError:
+        raise _exists(target) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP):  # file systems without hard links (FAT, some shares)
+            raise
+        if os.path.lexists(target):
+            raise _exists(target) from None
+        os.replace(src, target)
+        return
+    os.unlink(src)
+
+
+def _exists(target: Path) -> BadInput:
+    return BadInput(f"output {target} already exists; pass --force to replace it")
 
 
 @contextlib.contextmanager

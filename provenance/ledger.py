@@ -4,6 +4,10 @@ A signing is recorded in two steps so that a crash never leaves a file without i
 its file: `begin` commits the row as "pending" before the signed file is renamed into place, `complete`
 marks it "done" after. `reconcile` (run by `Ledger.open`) settles the pending rows of processes that died:
 the row is kept when its file is there with the recorded SHA-256, deleted otherwise.
+
+Rows are never rewritten to describe another file: when a signing replaces the file at an output path, the
+credentials issued earlier for that path stay (copies of those clips may live elsewhere) and are marked
+`replaced_by` the new payload.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +35,7 @@ from provenance.keys import default_home
 
 __all__ = ["DONE", "PENDING", "Ledger", "PostgresLedger", "Record", "SQLiteLedger"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 5.0
 MAX_LOCK_POLL_S = 0.002
 CONNECT_TIMEOUT_S = 10
@@ -44,6 +48,8 @@ SHA256_HEX_CHARS = 64
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 # pg_advisory_xact_lock key that serialises schema creation between hosts opening a new database at once.
 SCHEMA_LOCK_KEY = 0x70726F76
+# pg_advisory_xact_lock key that serialises putting outputs in place, so signings to one path settle in order.
+OUTPUT_LOCK_KEY = 0x70726F77
 
 TABLE = "ledger_credentials"
 META_TABLE = "ledger_meta"
@@ -63,6 +69,7 @@ class Record:
     path: str
     claim_generator: str
     state: str = PENDING
+    replaced_by: str | None = None  # payload of a later signing whose file replaced this one at `path`
 
     def to_dict(self, include_manifest: bool = False) -> dict[str, Any]:
         """JSON-safe fields; with `include_manifest`, also the chain and the manifest store (base64)."""
@@ -95,10 +102,14 @@ SCHEMA = (
         path TEXT NOT NULL,
         claim_generator TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('{PENDING}', '{DONE}')),
-        owner TEXT NOT NULL)""",
+        owner TEXT NOT NULL,
+        replaced_by TEXT)""",
     f"CREATE INDEX {TABLE}_pending ON {TABLE} (state) WHERE state = '{PENDING}'",
+    f"CREATE INDEX {TABLE}_path ON {TABLE} (path)",
     f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
 )
+# Statements that bring a ledger from the schema version given to the next one.
+UPGRADES = {1: (f"ALTER TABLE {TABLE} ADD COLUMN replaced_by TEXT", f"CREATE INDEX {TABLE}_path ON {TABLE} (path)")}
 
 
 def _is_hex(text: str) -> bool:
@@ -152,6 +163,11 @@ def _owner() -> str:
     """Who holds a pending row: host, pid and process start time of this process."""
     pid = os.getpid()
     return f"{socket.gethostname()}:{pid}:{_process_start(pid) or ''}"
+
+
+def _host(owner: str) -> str:
+    """The host part of an owner (host:pid:start)."""
+    return owner.rsplit(":", 2)[0]
 
 
 def _owner_alive(owner: str) -> bool:
@@ -238,8 +254,8 @@ class Ledger:
     def _schema_statements(self, existing_tables: set[str]) -> list[str]:
         raise NotImplementedError
 
-    def _lock_schema(self) -> None:
-        """Serialise schema creation with other processes (inside the write transaction)."""
+    def _serialise(self, key: int) -> None:
+        """Serialise the rest of this write transaction with other processes taking the same `key`."""
 
     # -- shared logic ------------------------------------------------------------------------------------------
 
@@ -284,7 +300,7 @@ class Ledger:
     def _ensure_schema(self) -> None:
         if META_TABLE not in self._tables():
             with self._transaction():
-                self._lock_schema()
+                self._serialise(SCHEMA_LOCK_KEY)
                 tables = self._tables()
                 if META_TABLE not in tables:
                     for statement in self._schema_statements(tables):
@@ -297,23 +313,64 @@ class Ledger:
             )
         if version < 1:
             raise LedgerError(f"{self.where} is not a ledger database (no schema version)")
+        if version < SCHEMA_VERSION:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring an older ledger to this program's schema version, once, whoever else opens it at the same time."""
+        with self._transaction():
+            self._serialise(SCHEMA_LOCK_KEY)
+            version = self._schema_version()
+            for step in range(version, SCHEMA_VERSION):
+                for statement in UPGRADES[step]:
+                    self._execute(statement)
+            self._execute(f"UPDATE {META_TABLE} SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def begin(self, record: Record) -> None:
         """Record a signing as pending, before its output file is put in place (committed on return)."""
-        record = replace(record, payload=normalise_payload(record.payload), state=PENDING)
+        record = replace(record, payload=normalise_payload(record.payload), state=PENDING, replaced_by=None)
         _check_record(record)
         values = (*(getattr(record, name) for name in RECORD_COLUMNS), _owner())
         with self._transaction():
             if self._execute(INSERT_RECORD, values).rowcount != 1:
                 raise LedgerError(f"payload {record.payload} already recorded in the ledger")
 
-    def complete(self, payload: str) -> None:
-        """Mark a pending signing done, once its output file is in place."""
+    def complete(self, payload: str, put_in_place: Callable[[], object] | None = None) -> None:
+        """Mark a pending signing done once its output file is in place; earlier credentials for its path are
+        marked replaced by it.
+
+        `put_in_place` (the output's rename) runs inside the same write transaction, so signings that write one
+        path settle in the order their files land there.
+        """
         payload = normalise_payload(payload)
-        if self._write(f"UPDATE {TABLE} SET state = ? WHERE payload = ? AND state = ?", (DONE, payload, PENDING)):
-            return
-        if not self._rows(f"SELECT 1 FROM {TABLE} WHERE payload = ? AND state = ?", (payload, DONE)):
-            raise LedgerError(f"no pending signing with payload {payload} in the ledger")
+        with self._transaction():
+            self._serialise(OUTPUT_LOCK_KEY)
+            pending = self._execute(f"SELECT path, owner FROM {TABLE} WHERE payload = ? AND state = ?",
+                                    (payload, PENDING)).fetchall()
+            if not pending:
+                if self._execute(f"SELECT 1 FROM {TABLE} WHERE payload = ? AND state = ?", (payload, DONE)).fetchall():
+                    return
+                raise LedgerError(f"no pending signing with payload {payload} in the ledger")
+            if put_in_place is not None:
+                put_in_place()
+            self._settle(payload, *pending[0])
+
+    def _settle(self, payload: str, path: str, owner: str) -> int:
+        """Inside a write transaction: mark a pending row done and the earlier credentials for its file replaced.
+
+        Returns 1 if the row was still pending, else 0.
+        """
+        if not self._execute(f"UPDATE {TABLE} SET state = ? WHERE payload = ? AND state = ?",
+                             (DONE, payload, PENDING)).rowcount:
+            return 0
+        earlier = self._execute(
+            f"SELECT payload, owner FROM {TABLE} WHERE path = ? AND state = ? AND payload <> ? AND replaced_by IS NULL",
+            (path, DONE, payload),
+        ).fetchall()
+        for replaced, replaced_owner in earlier:
+            if _host(replaced_owner) == _host(owner):  # the same path on another host is another file
+                self._execute(f"UPDATE {TABLE} SET replaced_by = ? WHERE payload = ?", (payload, replaced))
+        return 1
 
     def abandon(self, payload: str) -> None:
         """Forget a pending signing whose output was never put in place."""
@@ -331,9 +388,9 @@ class Ledger:
         ):
             matches = _file_matches(path, sha256)
             if matches:
-                settled += self._write(
-                    f"UPDATE {TABLE} SET state = ? WHERE payload = ? AND state = ?", (DONE, payload, PENDING)
-                )
+                with self._transaction():
+                    self._serialise(OUTPUT_LOCK_KEY)
+                    settled += self._settle(payload, path, owner)
             elif matches is False and not _owner_alive(owner):
                 settled += self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING))
         return settled
@@ -521,8 +578,8 @@ class PostgresLedger(Ledger):
         )
         return {name for (name,) in rows}
 
-    def _lock_schema(self) -> None:
-        self._execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
+    def _serialise(self, key: int) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(?)", (key,))
 
     def _schema_statements(self, existing_tables: set[str]) -> list[str]:
         # A shared database may hold other tables; only a half-made ledger of our own is a problem.

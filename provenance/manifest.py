@@ -67,15 +67,22 @@ class Ingredient:
         object.__setattr__(self, "path", Path(self.path))
         if self.relationship not in RELATIONSHIPS:
             raise BadInput(f"ingredient relationship must be one of {RELATIONSHIPS}, not {self.relationship!r}")
-        if not self.path.is_file():
-            raise BadInput(f"ingredient {self.path}: no such file")
-        if self.path.stat().st_size == 0:
-            raise BadInput(f"ingredient {self.path}: empty file")
+        _check_ingredient_file(self.path)
 
     @classmethod
     def for_file(cls, path: str | os.PathLike) -> Ingredient:
         """An image is an input to the clip (inputTo); a clip is its parent (parentOf)."""
+        _check_ingredient_file(Path(path))
         return cls(Path(path), "inputTo" if mime_type(path).startswith("image/") else "parentOf")
+
+
+def _check_ingredient_file(path: Path) -> None:
+    if path.is_dir():
+        raise BadInput(f"ingredient {path} is a directory; give a file")
+    if not path.is_file():
+        raise BadInput(f"ingredient {path}: no such file")
+    if path.stat().st_size == 0:
+        raise BadInput(f"ingredient {path}: empty file")
 
 
 def mime_type(path: str | os.PathLike) -> str:

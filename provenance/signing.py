@@ -11,7 +11,7 @@ import numpy as np
 
 from provenance import __version__, media
 from provenance.errors import BadInput, UnsupportedFormat
-from provenance.files import check_output, sha256_file, work_dir
+from provenance.files import check_output, move_into_place, sha256_file, work_dir
 from provenance.keys import Credentials, default_home, read_watermark_secret
 from provenance.manifest import (
     SIGNABLE_VIDEO,
@@ -54,7 +54,11 @@ def _signer_name(chain_pem: bytes) -> str:
 
 
 class Stamper:
-    """Signs clips under one home: its credentials, watermark key and ledger, loaded once."""
+    """Signs clips under one home: its credentials, watermark key and ledger, loaded once.
+
+    An existing output is refused unless `overwrite`; the credentials issued for a replaced file stay in the
+    ledger, marked replaced by the new one.
+    """
 
     def __init__(
         self,
@@ -64,10 +68,12 @@ class Stamper:
         watermark: bool = True,
         strength: float = DEFAULT_STRENGTH,
         crf: int = DEFAULT_CRF,
+        overwrite: bool = False,
     ) -> None:
         from provenance.ledger import Ledger
 
         self.home = Path(home) if home else default_home()
+        self.overwrite = overwrite
         self.credentials = credentials or Credentials.load(self.home)
         self.watermark = watermark
         self.strength = strength
@@ -177,9 +183,8 @@ class Stamper:
 
         return Payload.random()
 
-    @staticmethod
-    def _check_dst(dst: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> Path:
-        dst = check_output(dst, inputs)
+    def _check_dst(self, dst: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> Path:
+        dst = check_output(dst, inputs, overwrite=self.overwrite)
         if dst.suffix.lower() not in SIGNABLE_VIDEO:
             raise UnsupportedFormat(f"output {dst} must be .mp4 or .mov: only those can carry a C2PA manifest")
         return dst
@@ -202,12 +207,18 @@ class Stamper:
             signer_chain_pem=self.credentials.chain_pem.decode(), model=generation.model, created_at=created_at,
             path=str(dst.resolve()), claim_generator=f"provenance {__version__}", state="pending",
         ))
+        placed = []
+
+        def put_in_place() -> None:
+            move_into_place(signed, dst, self.overwrite)
+            placed.append(dst)
+
         try:
-            os.replace(signed, dst)
+            self.ledger.complete(payload.hex, put_in_place)
         except BaseException:
-            self.ledger.abandon(payload.hex)
+            if not placed:  # once the file is in place, its pending row is settled by the next reconcile
+                self.ledger.abandon(payload.hex)
             raise
-        self.ledger.complete(payload.hex)
         return SignResult(dst, payload.hex, digest, self.watermark, frames, len(store))
 
 
@@ -224,8 +235,9 @@ def sign(
     watermark: bool = True,
     strength: float = DEFAULT_STRENGTH,
     ledger=None,
+    overwrite: bool = False,
 ) -> SignResult:
     """Stamp one clip with the keys under `home`: the one-call form of `Stamper.sign_clip`."""
     generation = Generation(model=model, prompt=prompt, include_prompt=include_prompt, seed=seed)
-    with Stamper(home, ledger=ledger, watermark=watermark, strength=strength) as stamper:
+    with Stamper(home, ledger=ledger, watermark=watermark, strength=strength, overwrite=overwrite) as stamper:
         return stamper.sign_clip(src, dst, generation, ingredients)

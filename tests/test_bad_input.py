@@ -253,3 +253,102 @@ def test_exporting_the_ledger_onto_itself_is_refused(spoiled_home: Path, clip: P
     export = tmp_path / "ledger.jsonl"
     assert run("ledger", "export", "-o", export, home=spoiled_home).exit_code == 0
     assert signed["payload"] in export.read_text()
+
+
+# -- outputs that already exist -------------------------------------------------------------------------------------
+
+
+def test_an_existing_output_is_replaced_only_with_force(spoiled_home: Path, clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    [first] = run_json("sign", clip, "-o", out, home=spoiled_home)
+    kept = out.read_bytes()
+    result = run("sign", clip, "-o", out, home=spoiled_home)
+    assert result.exit_code == 1
+    assert _one_clear_line(result.stderr) == f"error: output {out} already exists; pass --force to replace it"
+    assert out.read_bytes() == kept
+    [second] = run_json("sign", clip, "-o", out, "--force", home=spoiled_home)
+    rows = {row["payload"]: row for row in run_json("ledger", "list", home=spoiled_home)}
+    assert rows[first["payload"]]["replaced_by"] == second["payload"]  # the credential stays: copies may live on
+    assert rows[second["payload"]]["replaced_by"] is None and rows[second["payload"]]["sha256"] == second["sha256"]
+    assert f"(replaced by {second['payload']})" in run("ledger", "list", home=spoiled_home).stdout
+
+
+@pytest.mark.parametrize("operation", [["a calm sea", "--size", "64x48"], ["--fill"]])
+def test_generate_refuses_an_existing_output_too(operation: list[str], spoiled_home: Path, clip: Path,
+                                                 tmp_path: Path) -> None:
+    out = tmp_path / "made.mp4"
+    out.write_bytes(b"someone's clip")
+    args = [*operation, clip] if operation == ["--fill"] else operation
+    result = run("generate", *args, "-o", out, "--seconds", "0.5", home=spoiled_home)
+    assert result.exit_code == 1 and "pass --force" in _one_clear_line(result.stderr)
+    assert out.read_bytes() == b"someone's clip"
+
+
+def test_an_output_that_appears_while_signing_is_not_replaced(spoiled_home: Path, tmp_path: Path) -> None:
+    from provenance.errors import BadInput
+    from provenance.ledger import Ledger
+    from provenance.signing import Generation, Stamper
+
+    out = tmp_path / "taken.mp4"
+
+    def frames_then_another_writer():  # another program writes the output while these frames are stamped
+        yield from scene_frames(64, 48, 4)
+        out.write_bytes(b"written meanwhile")
+
+    with Stamper(spoiled_home) as stamper, pytest.raises(BadInput, match="already exists"):
+        stamper.sign_frames(frames_then_another_writer(), out, 12, Generation(model="m"))
+    assert out.read_bytes() == b"written meanwhile"
+    with Ledger.open(home=spoiled_home) as ledger:
+        assert [record for record in ledger if record.path == str(out)] == []
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_two_signings_racing_for_one_output_leave_one_file_and_one_row(spoiled_home: Path, clip: Path,
+                                                                       tmp_path: Path) -> None:
+    out = tmp_path / "raced.mp4"
+    command = [Path(sys.executable).with_name("provenance"), "sign", clip, "-o", out, "--json", "--home", spoiled_home]
+    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = sorted((racer.wait(timeout=120), *racer.communicate()) for racer in racers)
+    (won, won_out, _), (lost, _, lost_err) = outcomes
+    assert (won, lost) == (0, 1) and lost_err == f"error: output {out} already exists; pass --force to replace it\n"
+    winner = json.loads(won_out)
+    rows = [row for row in run_json("ledger", "list", home=spoiled_home) if row["path"] == str(out)]
+    assert [(row["payload"], row["sha256"]) for row in rows] == [(winner["payload"], winner["sha256"])]
+    assert media.probe(out).frame_count == media.probe(clip).frame_count
+
+
+NOT_FINITE = ["nan", "inf", "-inf"]
+NUMERIC_OPTIONS = [  # command, option, its range as the error states it, values outside it
+    (["sign", "IN", "-o", "OUT"], "--strength", "0.25<=x<=4.0", [*NOT_FINITE, "-1", "0"]),
+    (["generate", "sea", "-o", "OUT"], "--seconds", "x>0", [*NOT_FINITE, "-1", "0"]),
+    (["generate", "sea", "-o", "OUT"], "--fps", "1<=x<=120", [*NOT_FINITE, "-1", "0"]),
+    (["detector", "train", "IN", "-o", "OUT"], "--min-gain-auc", "0<=x<=1", [*NOT_FINITE, "-1"]),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "valid", "value"), [
+    (command, option, valid, value) for command, option, valid, values in NUMERIC_OPTIONS for value in values])
+def test_numeric_options_refuse_what_is_out_of_their_range(command: list[str], option: str, valid: str, value: str,
+                                                           clip: Path, home: Path, tmp_path: Path) -> None:
+    args = [{"IN": clip, "OUT": tmp_path / "out.mp4"}.get(arg, arg) for arg in command]
+    result = run(*args, option, value, home=home if command[0] != "detector" else None)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr and f"is not in the range {valid}." in result.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_an_ingredient_that_is_a_folder_is_named_as_one(clip: Path, home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "stills.png"
+    folder.mkdir()
+    result = run("sign", clip, "-o", tmp_path / "out.mp4", "--ingredient", folder, home=home)
+    assert result.exit_code == 1
+    assert _one_clear_line(result.stderr) == f"error: ingredient {folder} is a directory; give a file"
+
+
+def test_a_negative_seed_is_refused(home: Path, tmp_path: Path) -> None:
+    from generator.operations import Generator
+    from provenance.errors import BadInput
+
+    assert "x>=0" in run("generate", "sea", "-o", tmp_path / "out.mp4", "--seed", "-1", home=home).stderr
+    with Generator(home=home) as generator, pytest.raises(BadInput, match="seed -1 must not be negative"):
+        generator.text_to_video("sea", tmp_path / "out.mp4", seed=-1)

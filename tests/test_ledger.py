@@ -24,7 +24,7 @@ from cli_helpers import run, run_json
 from postgres import fresh_schema_url, postgres_server
 
 from conftest import scene_frames
-from provenance import media
+from provenance import media, signing
 from provenance.errors import LedgerError
 from provenance.files import WORK_TAG
 from provenance.ledger import Ledger, Record
@@ -161,17 +161,15 @@ def sign_clips(home: Path, url: str, src: Path, out_dir: Path, prefix: str, coun
 
 
 def sign_and_die(home: Path, url: str, src: Path, dst: Path, when: str) -> None:
-    """Really sign `src` into `dst`, SIGKILLing this process just `when` ("before"/"after") the output's rename."""
-    real_replace = os.replace
+    """Really sign `src` into `dst`, SIGKILLing this process just `when` ("before"/"after") its output is placed."""
+    real_move = signing.move_into_place
 
-    def replace_then_die(source: str | os.PathLike, target: str | os.PathLike) -> None:
-        if Path(target) != dst:
-            return real_replace(source, target)
+    def move_then_die(source: Path, target: Path, overwrite: bool) -> None:
         if when == "after":
-            real_replace(source, target)
+            real_move(source, target, overwrite)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    os.replace = replace_then_die
+    signing.move_into_place = move_then_die
     with Stamper(home, ledger=url) as stamper:
         stamper.sign_clip(src, dst, Generation(model="m"))
 
@@ -245,6 +243,33 @@ def test_list_is_newest_first_and_export_is_json_lines(ledger_url: str, tmp_path
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["payload"] for line in lines] == [r.payload for r in records]
     assert [base64.b64decode(line["manifest_store"]) for line in lines] == [r.manifest_store for r in records]
+
+
+def test_a_replaced_file_keeps_its_credential_marked_replaced(ledger_url: str, tmp_path: Path) -> None:
+    first, second, third = (make_record(tmp_path / "a.mp4", f"{index:016x}") for index in (0xe1, 0xe2, 0xe3))
+    elsewhere = make_record(tmp_path / "b.mp4", "00000000000000e4")
+    with Ledger.open(ledger_url) as ledger:
+        for record in (first, elsewhere, second, third):
+            ledger.begin(record)
+            ledger.complete(record.payload, put_in_place=lambda record=record: write_clip(record))
+        replaced_by = {record.payload: ledger.get(record.payload).replaced_by for record in ledger}
+    assert replaced_by == {first.payload: second.payload, second.payload: third.payload, third.payload: None,
+                           elsewhere.payload: None}  # every credential still found, the file's own unmarked
+
+
+def test_a_version_1_ledger_is_upgraded_when_opened(ledger_url: str, tmp_path: Path) -> None:
+    old, new = make_record(tmp_path / "a.mp4", "00000000000000f5"), make_record(tmp_path / "a.mp4", "00000000000000f6")
+    with Ledger.open(ledger_url) as ledger:
+        ledger.begin(old)
+        ledger.complete(old.payload)
+    for statement in ("DROP INDEX ledger_credentials_path", "ALTER TABLE ledger_credentials DROP COLUMN replaced_by",
+                      "UPDATE ledger_meta SET value = '1' WHERE name = 'schema_version'"):
+        raw_execute(ledger_url, statement)
+    with Ledger.open(ledger_url) as ledger:
+        assert ledger.get(old.payload) == replace(old, state="done")
+        ledger.begin(new)
+        ledger.complete(new.payload)
+        assert ledger.get(old.payload).replaced_by == new.payload
 
 
 def test_issued_payloads_are_the_completed_ones_oldest_first(ledger_url: str, tmp_path: Path) -> None:
