@@ -413,9 +413,9 @@ class Ledger:
         rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
         return [self._record(row) for row in rows]
 
-    def _done_rows(self, columns: str, batch_rows: int) -> Iterator[tuple]:
-        """(seq, *columns) of every completed credential, oldest first, read in bounded batches."""
-        last_seq = 0
+    def _done_rows(self, columns: str, batch_rows: int, after_seq: int = 0) -> Iterator[tuple]:
+        """(seq, *columns) of every completed credential after `after_seq`, oldest first, read in bounded batches."""
+        last_seq = after_seq
         while batch := self._rows(
             f"SELECT seq, {columns} FROM {TABLE} WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
             (DONE, last_seq, batch_rows),
@@ -425,7 +425,17 @@ class Ledger:
 
     def payloads(self) -> Iterator[str]:
         """The watermark payload (hex) of every credential, oldest first."""
-        return (row[1] for row in self._done_rows("payload", PAYLOAD_BATCH_ROWS))
+        return (payload for _, payload in self.payload_rows())
+
+    def payload_rows(self, after_seq: int = 0) -> Iterator[tuple[int, str]]:
+        """(sequence number, payload hex) of every credential completed, with a number above `after_seq`, oldest
+        first."""
+        return ((row[0], row[1]) for row in self._done_rows("payload", PAYLOAD_BATCH_ROWS, after_seq))
+
+    def issued_extent(self) -> tuple[int, int]:
+        """(completed credentials, the highest sequence number among them): changes whenever one is added."""
+        count, newest_seq = self._rows(f"SELECT COUNT(*), MAX(seq) FROM {TABLE} WHERE state = ?", (DONE,))[0]
+        return int(count), int(newest_seq or 0)
 
     def __iter__(self) -> Iterator[Record]:
         """Every credential, oldest first, read in bounded batches."""

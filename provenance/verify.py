@@ -11,12 +11,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provenance import media
 from provenance.errors import BadInput, KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import C2paEvidence, read_evidence, validate_store
+
+if TYPE_CHECKING:
+    from provenance.ledger import Ledger
+    from provenance.watermark import IssuedPayloads, WatermarkKey
 
 VERDICTS = ("ai-generated", "likely-ai-generated", "no-evidence", "tampered", "error")
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"}
@@ -89,6 +93,7 @@ class Verifier:
         self.trust_anchors = _read_anchors(trust_anchors)
         self.watermark_key = _optional_key(self.home) if watermark else None
         self._ledger = _open_ledger(ledger, self.home) if self.watermark_key is not None else None
+        self._issued: IssuedFromLedger | None = None
         self.detector = detector
 
     def verify(self, path: str | os.PathLike) -> Report:
@@ -110,13 +115,15 @@ class Verifier:
         if self.watermark_key is None:
             report.watermark["state"] = "not-checked"
             return
-        from provenance.watermark import Payload, extract, match_issued
+        from provenance.watermark import extract
+        from provenance.watermark.issued import worth_matching
 
         detection = extract(path, self.watermark_key)
         ledger = self._ledger
-        if detection.payload is None and ledger is not None:
-            issued = (Payload.from_hex(payload) for payload in ledger.payloads())
-            detection = match_issued(detection, self.watermark_key, issued)
+        if ledger is not None and worth_matching(detection):
+            if self._issued is None:
+                self._issued = IssuedFromLedger(ledger, self.watermark_key)
+            detection = self._issued.current().match(detection)
         report.watermark = detection.to_dict()
         if detection.payload is None:
             return
@@ -150,6 +157,39 @@ class Verifier:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+
+
+class IssuedFromLedger:
+    """A ledger's issued payloads with their codewords: coded on first use, then only what was issued since.
+
+    The ledger's extent (completed credentials, newest sequence number) tells whether anything changed. New
+    credentials are appended; when the count still falls short (a signing begun earlier completed later, with
+    an older sequence number), everything is read again.
+    """
+
+    def __init__(self, ledger: Ledger, key: WatermarkKey) -> None:
+        self.ledger = ledger
+        self.key = key
+        self._issued: IssuedPayloads | None = None
+        self._count = self._newest_seq = 0  # credentials coded, and the newest one's sequence number
+
+    def current(self) -> IssuedPayloads:
+        """The IssuedPayloads, brought up to date with the ledger."""
+        from provenance.watermark import IssuedPayloads
+
+        count, newest_seq = self.ledger.issued_extent()
+        if self._issued is not None and (count, newest_seq) != (self._count, self._newest_seq):
+            self._issued.add(self._payloads(self.ledger.payload_rows(after_seq=self._newest_seq)))
+        if self._issued is None or self._count < count:
+            self._count = self._newest_seq = 0
+            self._issued = IssuedPayloads(self.key, self._payloads(self.ledger.payload_rows()))
+        return self._issued
+
+    def _payloads(self, rows: Iterable[tuple[int, str]]) -> Iterator[str]:
+        """The payloads of (sequence number, payload) rows, counted as they are read."""
+        for seq, payload in rows:
+            self._count, self._newest_seq = self._count + 1, max(self._newest_seq, seq)
+            yield payload
 
 
 def explain(report: Report) -> list[str]:

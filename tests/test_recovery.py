@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_helpers import run, run_json
 
 from conftest import scene_frames
 from provenance import attacks, media
 from provenance.keys import keygen
+from provenance.ledger import Ledger, Record
+from provenance.verify import IssuedFromLedger
+from provenance.watermark import Detection, Payload, WatermarkKey
+from provenance.watermark.payload import encode_payload
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +98,31 @@ def test_restamping_replaces_our_earlier_mark(stamped, home: Path, tmp_path: Pat
     [report] = run_json("verify", _reupload(again, tmp_path / "copy.mp4", platform, crf=30), home=home)
     assert report["watermark"]["payload"] == second["payload"]
     assert report["ledger"]["found"] and report["ledger"]["manifest"]["generator"] == "editor-2"
+
+
+def test_issued_payloads_follow_the_ledger_as_it_grows(tmp_path: Path) -> None:
+    key = WatermarkKey(b"issued payloads follow the ledger")
+
+    def begin(ledger: Ledger, index: int) -> str:
+        payload = f"{index:016x}"
+        ledger.begin(Record(
+            payload=payload, sha256="0" * 64, manifest_store=b"manifest", signer="CN=Test", signer_chain_pem="pem",
+            model="m", created_at="2026-11-24T00:00:00+00:00", path=str(tmp_path / f"{index}.mp4"),
+            claim_generator="provenance"))
+        return payload
+
+    with Ledger.open(tmp_path / "ledger.sqlite") as ledger:
+        for index in range(3):
+            ledger.complete(begin(ledger, index))
+        issued = IssuedFromLedger(ledger, key)
+        first = issued.current()
+        assert len(first) == 3 and issued.current() is first, "nothing new: nothing coded again"
+        late = begin(ledger, 3)  # a signing that completes after a later one
+        ledger.complete(begin(ledger, 4))
+        assert len(issued.current()) == 4 and issued.current() is first, "the new credential is appended"
+        ledger.complete(late)
+        assert len(issued.current()) == 5, "an older sequence number completing later is found too"
+        truth = 2.0 * encode_payload(Payload.from_hex(late), key.check_mask) - 1.0
+        soft = 0.55 * truth + np.random.default_rng(0).standard_normal(truth.size)
+        damaged = Detection(state="not-detected", payload=None, p_value=0.5, frames=1, coded_soft=soft)
+        assert issued.current().match(damaged).payload == Payload.from_hex(late)
