@@ -244,8 +244,11 @@ def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | No
     """List recorded credentials, newest first."""
     from provenance.ledger import Ledger
 
-    with Ledger.open(ledger_url, home=home) as led:
-        for record in led.list(limit=limit, offset=offset):
+    with Ledger.open(ledger_url, home=home, create=False) as led:
+        records = led.list(limit=limit, offset=offset)
+        if not records and not as_json:
+            click.echo(f"no credentials in {led.where}" + (f" after the first {offset}" if offset else ""), err=True)
+        for record in records:
             row = record.to_dict()
             replaced = f"  (replaced by {row['replaced_by']})" if row["replaced_by"] else ""
             _emit(row, as_json, f"{row['payload']}  {row['created_at']}  {row['model']}  {row['path']}{replaced}")
@@ -259,7 +262,7 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None
     """Show one credential (by watermark payload, hex) with its manifest."""
     from provenance.ledger import Ledger
 
-    with Ledger.open(ledger_url, home=home) as led:
+    with Ledger.open(ledger_url, home=home, create=False) as led:
         record = led.get(payload.lower())
     if record is None:
         raise ProvenanceError(f"no credential with payload {payload} in the ledger")
@@ -276,7 +279,7 @@ def ledger_export(output: Path | None, home: Path | None, ledger_url: str | None
     from provenance.files import atomic_output
     from provenance.ledger import Ledger
 
-    with Ledger.open(ledger_url, home=home) as led:
+    with Ledger.open(ledger_url, home=home, create=False) as led:
         if output is None or str(output) == "-":
             count = led.export(click.get_text_stream("stdout"))
         else:

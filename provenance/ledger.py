@@ -196,11 +196,12 @@ class Ledger:
 
     placeholder = "?"
 
-    def __init__(self, connection: Any, where: str, timeout_s: float) -> None:
+    def __init__(self, connection: Any, where: str, timeout_s: float, writable: bool = True) -> None:
         self._connection = connection
         self._lock = threading.RLock()
         self.where = where
         self.timeout_s = timeout_s
+        self.writable = writable
 
     @classmethod
     def open(
@@ -209,30 +210,34 @@ class Ledger:
         home: str | os.PathLike | None = None,
         *,
         timeout_s: float = BUSY_TIMEOUT_S,
+        create: bool = True,
     ) -> Ledger:
-        """Open (creating on first use) the ledger at `url`: a SQLite path, sqlite:///path or postgresql://...
+        """Open (creating on first use, unless not `create`) the ledger at `url`: a SQLite path, sqlite:///path or
+        postgresql://...
 
         With no url: `PROVENANCE_LEDGER` if set (e.g. one PostgreSQL ledger for several generation hosts), else
         the SQLite file `ledger.sqlite` under `home` (default: the per-user home).
         `timeout_s` is how long to wait for another writer's lock before giving up.
+        A SQLite file this process may not write (or in a folder it may not write) is opened read-only.
         """
         url = url if url is not None else os.environ.get(URL_ENV) or None
         if url is None:
-            ledger: Ledger = SQLiteLedger.connect(Path(home or default_home()) / DEFAULT_FILE, timeout_s)
+            ledger: Ledger = SQLiteLedger.connect(Path(home or default_home()) / DEFAULT_FILE, timeout_s, create)
         else:
             text = os.fspath(url)
             scheme = urlsplit(text).scheme.lower() if "://" in text else ""
             if scheme in POSTGRES_SCHEMES:
                 ledger = PostgresLedger.connect(text, timeout_s)
             elif scheme in ("", "sqlite"):
-                ledger = SQLiteLedger.connect(Path(text.removeprefix("sqlite://")), timeout_s)
+                ledger = SQLiteLedger.connect(Path(text.removeprefix("sqlite://")), timeout_s, create)
             else:
                 raise LedgerError(
                     f"unsupported ledger URL scheme {scheme!r}: use a file path, sqlite:///path or postgresql://..."
                 )
         try:
-            ledger._ensure_schema()
-            ledger.reconcile()
+            ledger._ensure_schema(create)
+            if ledger.writable:
+                ledger.reconcile()
         except BaseException:
             ledger.close()
             raise
@@ -260,9 +265,10 @@ class Ledger:
     # -- shared logic ------------------------------------------------------------------------------------------
 
     @classmethod
-    def _configured(cls, connection: Any, where: str, timeout_s: float, settings: list[tuple[str, tuple]]) -> Ledger:
+    def _configured(cls, connection: Any, where: str, timeout_s: float, settings: list[tuple[str, tuple]],
+                    writable: bool = True) -> Ledger:
         """A ledger over a new connection once its session `settings` ran; the connection is closed if they fail."""
-        ledger = cls(connection, where, timeout_s)
+        ledger = cls(connection, where, timeout_s, writable)
         try:
             with ledger._errors():
                 for sql, params in settings:
@@ -295,10 +301,15 @@ class Ledger:
 
     def _schema_version(self) -> int:
         [(value,)] = self._rows(f"SELECT value FROM {META_TABLE} WHERE name = 'schema_version'") or [("0",)]
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise LedgerError(f"{self.where} is not a ledger database (schema version {value!r})") from None
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, create: bool) -> None:
         if META_TABLE not in self._tables():
+            if not (create and self.writable):
+                raise LedgerError(f"no ledger in {self.where} (nothing has been signed with it)")
             with self._transaction():
                 self._serialise(SCHEMA_LOCK_KEY)
                 tables = self._tables()
@@ -314,6 +325,9 @@ class Ledger:
         if version < 1:
             raise LedgerError(f"{self.where} is not a ledger database (no schema version)")
         if version < SCHEMA_VERSION:
+            if not self.writable:
+                raise LedgerError(f"ledger {self.where} has schema version {version}, older than this program's "
+                                  f"({SCHEMA_VERSION}), and is read-only here: open it once with write access")
             self._upgrade()
 
     def _upgrade(self) -> None:
@@ -471,19 +485,30 @@ class SQLiteLedger(Ledger):
     """One SQLite file in WAL mode: concurrent readers, one writer at a time, durable commits."""
 
     @classmethod
-    def connect(cls, path: Path, timeout_s: float) -> SQLiteLedger:
+    def connect(cls, path: Path, timeout_s: float, create: bool = True) -> SQLiteLedger:
         path = path.expanduser().absolute()
         if not path.parent.is_dir():
             raise LedgerError(f"cannot open ledger {path}: folder {path.parent} does not exist")
         if path.is_dir():
             raise LedgerError(f"cannot open ledger {path}: it is a directory")
+        if not create and not path.exists():
+            raise LedgerError(f"no ledger at {path} (nothing has been signed with it)")
+        folder_writable = os.access(path.parent, os.W_OK | os.X_OK)
+        writable = folder_writable and (not path.exists() or os.access(path, os.W_OK))
+        target: str | Path = path
+        if not writable:
+            # Without a write-ahead log beside it the file holds every commit, so it can be read as it is even
+            # where SQLite could not create its shared-memory file.
+            wal_pending = path.with_name(path.name + "-wal").exists()
+            target = f"{path.as_uri()}?mode=ro" + ("" if folder_writable or wal_pending else "&immutable=1")
         try:
             # No busy handler of SQLite's own: `_execute` waits for locks itself, see there.
-            connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(target, timeout=0, isolation_level=None, check_same_thread=False,
+                                         uri=not writable)
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open ledger {path}: {exc}") from None
-        return cls._configured(connection, str(path), timeout_s,
-                               [("PRAGMA journal_mode = WAL", ()), ("PRAGMA synchronous = FULL", ())])
+        settings = [("PRAGMA journal_mode = WAL", ()), ("PRAGMA synchronous = FULL", ())] if writable else []
+        return cls._configured(connection, str(path), timeout_s, settings, writable)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

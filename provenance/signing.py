@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance import __version__, media
-from provenance.errors import BadInput, UnsupportedFormat
+from provenance.errors import BadInput, LedgerError, UnsupportedFormat
 from provenance.files import check_output, move_into_place, sha256_file, work_dir
 from provenance.keys import Credentials, default_home, read_watermark_secret
 from provenance.manifest import (
@@ -82,6 +82,9 @@ class Stamper:
         self._signer = self.credentials.signer()
         self._signer_name = _signer_name(self.credentials.chain_pem)
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger.open(ledger, home=self.home)
+        if not self.ledger.writable:
+            self.ledger.close()
+            raise LedgerError(f"ledger {self.ledger.where} is read-only here; every signing must be recorded in it")
 
     def _watermark_key(self):
         from provenance.watermark import WatermarkKey

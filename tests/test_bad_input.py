@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
-from cli_helpers import run, run_json
+from cli_helpers import run, run_json, run_obeying_permissions
 from PIL import Image
 
 from conftest import scene_frames
@@ -144,21 +144,12 @@ def test_the_installed_command_runs(clip: Path, home: Path) -> None:
     assert subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60).stdout.count("verify")
 
 
-# Root reads and writes whatever the permissions say; without these two capabilities it obeys them like any user.
-OBEY_PERMISSIONS = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
-
-
-def _command_obeying_permissions(*args: str | Path) -> subprocess.CompletedProcess:
-    command = [*OBEY_PERMISSIONS, Path(sys.executable).with_name("provenance"), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
-
-
 def test_an_unreadable_clip_is_its_own_error_and_the_batch_goes_on(tmp_path: Path, clip: Path) -> None:
     readable, locked = tmp_path / "readable.mp4", tmp_path / "locked.mp4"
     shutil.copy(clip, readable)
     shutil.copy(clip, locked)
     locked.chmod(0)
-    result = _command_obeying_permissions("verify", readable, locked, "--json", "--home", tmp_path / "no-keys")
+    result = run_obeying_permissions("verify", readable, locked, "--json", "--home", tmp_path / "no-keys")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     reports = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     assert reports["readable.mp4"]["verdict"] == "no-evidence"
@@ -172,7 +163,7 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(tmp_path: Path, 
     shutil.copy(clip, locked / "hidden.mp4")
     locked.chmod(0)
     try:
-        result = _command_obeying_permissions("verify", tmp_path / "inbox", "--json", "--home", tmp_path / "no-keys")
+        result = run_obeying_permissions("verify", tmp_path / "inbox", "--json", "--home", tmp_path / "no-keys")
     finally:
         locked.chmod(0o755)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
@@ -185,7 +176,7 @@ def test_a_read_only_output_folder_is_one_clear_line(tmp_path: Path, clip: Path,
     read_only = tmp_path / "read-only"
     read_only.mkdir()
     read_only.chmod(0o555)
-    result = _command_obeying_permissions("sign", clip, "-o", read_only / "out.mp4", "--home", home)
+    result = run_obeying_permissions("sign", clip, "-o", read_only / "out.mp4", "--home", home)
     assert result.returncode == 1 and result.stderr == f"error: output folder {read_only} is not writable\n"
 
 

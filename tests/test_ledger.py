@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cli_helpers import run, run_json
+from cli_helpers import run, run_json, run_obeying_permissions
 from postgres import fresh_schema_url, postgres_server
 
 from conftest import scene_frames
@@ -476,3 +476,42 @@ def test_an_unreachable_server_gives_one_line_without_the_password() -> None:
     with pytest.raises(LedgerError, match="cannot connect to ledger") as error:
         Ledger.open("postgresql://ledger:hunter2@127.0.0.1:1/postgres")
     assert "hunter2" not in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_schema_version_that_is_not_a_number_is_not_a_ledger(tmp_path: Path) -> None:
+    url = str(tmp_path / "odd.sqlite")
+    raw_execute(url, "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    raw_execute(url, "INSERT INTO ledger_meta VALUES ('schema_version', 'abc')")
+    with pytest.raises(LedgerError, match="is not a ledger database \\(schema version 'abc'\\)"):
+        Ledger.open(url)
+
+
+def test_reading_commands_never_create_a_ledger(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite"
+    for command in (["list"], ["show", "00"], ["export"]):
+        result = run("ledger", *command, "--ledger", missing)
+        assert result.exit_code == 1
+        assert result.stderr == f"error: no ledger at {missing} (nothing has been signed with it)\n"
+    assert not missing.exists()
+    Ledger.open(tmp_path / "empty.sqlite").close()
+    result = run("ledger", "list", "--ledger", tmp_path / "empty.sqlite")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr.startswith("no credentials in ")
+
+
+def test_a_read_only_ledger_is_read_and_refuses_signings(home: Path, tiny_clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    url = folder / "ledger.sqlite"
+    [payload] = sign_clips(home, str(url), tiny_clip, tmp_path, "ro-", 1)
+    url.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        listed = run_obeying_permissions("ledger", "list", "--json", "--ledger", url)
+        signing = run_obeying_permissions("sign", tiny_clip, "-o", tmp_path / "more.mp4", "--ledger", url,
+                                          "--home", home)
+    finally:
+        folder.chmod(0o755)
+    assert listed.returncode == 0 and json.loads(listed.stdout)["payload"] == payload, listed.stderr
+    assert signing.returncode == 1
+    assert signing.stderr == f"error: ledger {url} is read-only here; every signing must be recorded in it\n"
+    assert not (tmp_path / "more.mp4").exists()
