@@ -258,7 +258,7 @@ def _open_ledger(url: str | None, home: Path):
     url = url or os.environ.get("PROVENANCE_LEDGER")
     if url is None and not (home / "ledger.sqlite").exists():
         return None
-    return Ledger.open(url, home=home)
+    return Ledger.open(url, home=home, create=False)
 
 
 def _optional_key(home: Path):

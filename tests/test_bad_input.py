@@ -343,3 +343,11 @@ def test_a_negative_seed_is_refused(home: Path, tmp_path: Path) -> None:
     assert "x>=0" in run("generate", "sea", "-o", tmp_path / "out.mp4", "--seed", "-1", home=home).stderr
     with Generator(home=home) as generator, pytest.raises(BadInput, match="seed -1 must not be negative"):
         generator.text_to_video("sea", tmp_path / "out.mp4", seed=-1)
+
+
+def test_verify_never_creates_a_ledger(clip: Path, home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite"
+    result = run("verify", clip, "--ledger", missing, home=home)
+    assert result.exit_code == 1
+    assert _one_clear_line(result.stderr) == f"error: no ledger at {missing} (nothing has been signed with it)"
+    assert not missing.exists()
