@@ -116,18 +116,23 @@ def from_csv(csv_path: str | os.PathLike, pairs: Mapping[str, str] | None = None
     csv_path = Path(csv_path)
     pairs = pairs or {}
     try:
-        with open(csv_path, newline="", encoding="utf-8") as stream:
+        with open(csv_path, newline="", encoding="utf-8-sig") as stream:  # -sig: a byte-order mark is not a name
             rows = list(csv.DictReader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise BadInput(f"{csv_path}: cannot read CSV ({exc})") from None
     clips = []
     for number, row in enumerate(rows, start=2):
         where = f"{csv_path}:{number}"
+        if None in row:  # DictReader files the cells beyond the header's columns under None
+            raise BadInput(f"{where}: more cells than the header has columns")
         if not row.get("path") or not row.get("label") or not row.get("source"):
             raise BadInput(f"{where}: needs non-empty path, label and source columns")
+        path = csv_path.parent / row["path"].strip()
+        if not path.is_file():
+            raise BadInput(f"{where}: {path} is not a file")
         source = row["source"].strip()
         group = (row.get("group") or "").strip() or _group(source, pairs)
-        clips.append(Clip(str(csv_path.parent / row["path"].strip()), _label(row["label"], where), source, group))
+        clips.append(Clip(str(path), _label(row["label"], where), source, group))
     return _checked(Dataset(tuple(clips)), str(csv_path))
 
 

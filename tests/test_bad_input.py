@@ -351,3 +351,33 @@ def test_verify_never_creates_a_ledger(clip: Path, home: Path, tmp_path: Path) -
     assert result.exit_code == 1
     assert _one_clear_line(result.stderr) == f"error: no ledger at {missing} (nothing has been signed with it)"
     assert not missing.exists()
+
+
+# -- detector training data ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rows", "reason"), [
+    (["real.mp4,real,camera,extra"], ":2: more cells than the header has columns"),
+    (["real.mp4,real"], ":2: needs non-empty path, label and source columns"),
+    (["real.mp4,real,camera", "gone.mp4,generated,model"], ":3: {folder}/gone.mp4 is not a file"),
+    (["real.mp4,fake,camera"], ":2: label 'fake' is not 'real' or 'generated'"),
+])
+def test_a_bad_training_csv_row_is_named(rows: list[str], reason: str, clip: Path, tmp_path: Path) -> None:
+    shutil.copy(clip, tmp_path / "real.mp4")
+    table = tmp_path / "clips.csv"
+    table.write_text("\n".join(["path,label,source", *rows]) + "\n")
+    result = run("detector", "train", table, "-o", tmp_path / "model")
+    assert result.exit_code == 1
+    assert _one_clear_line(result.stderr) == f"error: {table}{reason.format(folder=tmp_path)}"
+
+
+def test_a_training_csv_saved_by_a_spreadsheet_is_read(clip: Path, tmp_path: Path) -> None:
+    from detector.data import load_dataset
+
+    shutil.copy(clip, tmp_path / "real.mp4")
+    shutil.copy(clip, tmp_path / "made.mp4")
+    table = tmp_path / "clips.csv"
+    table.write_bytes("\ufeffpath,label,source\r\nreal.mp4,real,camera\r\nmade.mp4,generated,model\r\n".encode())
+    dataset = load_dataset(table)
+    assert [(Path(c.path).name, c.label, c.source) for c in dataset.clips] == [("real.mp4", 0, "camera"),
+                                                                               ("made.mp4", 1, "model")]
