@@ -148,7 +148,10 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
     from detector.evaluation import leave_one_generator_out, logo_table
     from detector.metrics import format_table
     from detector.model import load
+    from provenance.files import check_output
 
+    for report_path in filter(None, (json_path, roc_path)):  # before the work, not after it
+        check_output(report_path)
     dataset = load_dataset(data, _pairs(pairs))
     names = [condition(d).name for d in distortions] or list(CONDITIONS)
     if logo_dir is not None:

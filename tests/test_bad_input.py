@@ -381,3 +381,10 @@ def test_a_training_csv_saved_by_a_spreadsheet_is_read(clip: Path, tmp_path: Pat
     dataset = load_dataset(table)
     assert [(Path(c.path).name, c.label, c.source) for c in dataset.clips] == [("real.mp4", 0, "camera"),
                                                                                ("made.mp4", 1, "model")]
+
+
+@pytest.mark.parametrize("option", ["--json", "--roc"])
+def test_an_evaluation_report_that_cannot_be_written_is_refused_before_the_work(option: str, tmp_path: Path) -> None:
+    result = run("detector", "evaluate", tmp_path, option, tmp_path / "missing" / "report")
+    assert result.exit_code == 1
+    assert _one_clear_line(result.stderr) == f"error: output folder {tmp_path / 'missing'} does not exist"
