@@ -70,7 +70,14 @@ def _cache(cache_dir: Path | None) -> dict:
 
 @click.group()
 def detector() -> None:
-    """Tell AI-generated clips from camera footage by their pixels (when no mark is left)."""
+    """Tell AI-generated clips from camera footage by their pixels (when no mark is left).
+
+    \b
+    Typical use:
+      provenance detector score upload.mp4                      # with the shipped reference model
+      provenance detector train clips/ -o my-model --steps 300  # clips/real/<source>/, clips/generated/<source>/
+      provenance detector evaluate held-out.csv --model my-model --json report.json
+    """
 
 
 @detector.command()
@@ -93,7 +100,8 @@ def detector() -> None:
 @click.option("--augment", type=click.IntRange(0, 16), default=DEFAULTS.augment_variants, show_default=True,
               help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
 @min_gain_option
-@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=DEFAULTS.seed, show_default=True,
+              help="Random seed of the split, the augmentations and the network: same seed, same model.")
 @click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name for the model card.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.safetensors.")
 @pair_option
@@ -101,7 +109,16 @@ def detector() -> None:
 @workers_option
 def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, min_gain_auc,
           seed, name, resume, pairs, cache_dir, workers) -> None:
-    """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/)."""
+    """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/).
+
+    DATA needs real and generated clips from several sources (whole sources are kept apart to calibrate the
+    threshold). The model folder gets model.safetensors and a model.json card with its measured figures.
+
+    \b
+    Examples:
+      provenance detector train clips/ -o my-model
+      provenance detector train labels.csv -o my-model --steps 100 --workers 2
+    """
     from detector.calibration import MAX_FALSE_POSITIVE_RATE
     from detector.data import load_dataset
     from detector.training import train as train_detector
@@ -141,7 +158,16 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 @threads_option
 def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, min_gain_auc, pairs, cache_dir,
              workers, threads) -> None:
-    """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA."""
+    """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA.
+
+    DATA is a CSV path,label,source or a folder with real/ and generated/, scored clean and under each
+    --distortion; the tables are per distortion and per source.
+
+    \b
+    Examples:
+      provenance detector evaluate held-out/ --model my-model --json report.json --roc roc.png
+      provenance detector evaluate clips/ --leave-one-generator-out folds/ --steps 100
+    """
     from detector.data import load_dataset
     from detector.distortions import CONDITIONS, condition
     from detector.evaluation import evaluate as evaluate_detector
@@ -174,7 +200,15 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per clip (JSON Lines).")
 @threads_option
 def score(clips, model_dir, as_json, threads) -> None:
-    """Score CLIP(s): calibrated probability of being AI-generated, verdict, per-frame scores."""
+    """Score CLIP(s): calibrated probability of being AI-generated, verdict, per-frame scores.
+
+    The verdict is ai-generated at or above the model's threshold, inconclusive in a band below it or when
+    the clip is too small or flat to judge, else real. Exit status 1 when a clip could not be read.
+
+    \b
+    Example:
+      provenance detector score upload.mp4 other.mp4 --json
+    """
     from detector.model import load
 
     model = load(model_dir, threads)

@@ -136,7 +136,12 @@ def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) ->
     """Create a development CA, a C2PA signing certificate and a watermark key.
 
     Key files are written readable by their owner only (0600). Verifiers pass HOME/ca.pem as
-    --trust-anchors to trust clips signed with these keys.
+    --trust-anchors to trust clips signed with these keys. Existing keys are kept unless --force.
+
+    \b
+    Examples:
+      provenance keygen                                   # into ~/.config/provenance
+      provenance keygen --home /srv/provenance --org "Example Studio" --alg ed25519
     """
     from provenance.keys import keygen as make_keys
 
@@ -168,8 +173,15 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
          force: bool, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
     """Stamp SRC as AI-generated: invisible watermark + signed C2PA manifest, written to OUTPUT.
 
-    The input is never modified. A clip that already carries a manifest is recorded as the new
-    manifest's parent, so earlier provenance is kept.
+    The input is never modified, and an existing OUTPUT only replaced with --force. A clip that already
+    carries a manifest is recorded as the new manifest's parent, so earlier provenance is kept. OUTPUT is
+    an MP4 or MOV; the credential is recorded in the ledger under its watermark payload.
+
+    \b
+    Examples:
+      provenance sign camera.mp4 -o signed.mp4 --model my-model --prompt "a boat at sunset"
+      provenance sign edit.mov -o signed.mov --ingredient still.png --ingredient source.mp4
+      provenance sign clip.mp4 -o manifest-only.mp4 --no-watermark
     """
     from provenance import media
     from provenance.keys import Credentials
@@ -205,6 +217,13 @@ def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: st
 
     CLIPS are files or folders (walked for videos). With --json, one JSON object per clip (JSON Lines),
     printed as each finishes. Exit status: 0 when every clip was examined, 1 when one could not be read.
+    The verdict: ai-generated, likely-ai-generated (detector only), tampered, no-evidence or error.
+
+    \b
+    Examples:
+      provenance verify upload.mp4 --trust-anchors ~/.config/provenance/ca.pem
+      provenance verify incoming/ --workers 2 --json > verdicts.jsonl
+      provenance verify unmarked.mp4 --detector builtin
     """
     from provenance.verify import expand_paths, verify_many
 
@@ -231,17 +250,25 @@ def _describe(report) -> str:
 
 @cli.group()
 def ledger() -> None:
-    """Inspect the credentials issued: every signing is recorded, keyed by its watermark payload."""
+    """Inspect the credentials issued: every signing is recorded, keyed by its watermark payload.
+
+    \b
+    Examples:
+      provenance ledger list --limit 20
+      provenance ledger show 3f2a9c0b7d1e4a65
+      provenance ledger export -o credentials.jsonl
+    """
 
 
 @ledger.command("list")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Credentials to show.")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+              help="Newest credentials to skip first (the next page: --offset 50).")
 @home_option
 @ledger_option
 @json_option
 def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
-    """List recorded credentials, newest first."""
+    """List recorded credentials, newest first: payload, time, model, output path (and what replaced it)."""
     from provenance.ledger import Ledger
 
     with Ledger.open(ledger_url, home=home, create=False) as led:
@@ -259,7 +286,8 @@ def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | No
 @home_option
 @ledger_option
 def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None:
-    """Show one credential (by watermark payload, hex) with its manifest."""
+    """Show one credential as JSON: PAYLOAD is its watermark payload in hex (from verify or ledger list), and
+    the output includes the manifest store (base64) and the signer's certificate chain."""
     from provenance.ledger import Ledger
 
     with Ledger.open(ledger_url, home=home, create=False) as led:
@@ -275,7 +303,7 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None
 @home_option
 @ledger_option
 def ledger_export(output: Path | None, home: Path | None, ledger_url: str | None) -> None:
-    """Export every credential as JSON Lines."""
+    """Export every credential as JSON Lines, oldest first, manifest stores in base64 (streamed: any size)."""
     from provenance.files import atomic_output
     from provenance.ledger import Ledger
 

@@ -314,6 +314,8 @@ NUMERIC_OPTIONS = [  # command, option, its range as the error states it, values
     (["generate", "sea", "-o", "OUT"], "--seconds", "x>0", [*NOT_FINITE, "-1", "0"]),
     (["generate", "sea", "-o", "OUT"], "--fps", "1<=x<=120", [*NOT_FINITE, "-1", "0"]),
     (["detector", "train", "IN", "-o", "OUT"], "--min-gain-auc", "0<=x<=1", [*NOT_FINITE, "-1"]),
+    (["detector", "train", "IN", "-o", "OUT"], "--seed", "x>=0", ["-1"]),
+    (["generate", "sea", "-o", "OUT"], "--seed", "x>=0", ["-1"]),
 ]
 
 
@@ -336,11 +338,10 @@ def test_an_ingredient_that_is_a_folder_is_named_as_one(clip: Path, home: Path, 
     assert _one_clear_line(result.stderr) == f"error: ingredient {folder} is a directory; give a file"
 
 
-def test_a_negative_seed_is_refused(home: Path, tmp_path: Path) -> None:
+def test_a_negative_seed_is_refused_by_the_generator(home: Path, tmp_path: Path) -> None:
     from generator.operations import Generator
     from provenance.errors import BadInput
 
-    assert "x>=0" in run("generate", "sea", "-o", tmp_path / "out.mp4", "--seed", "-1", home=home).stderr
     with Generator(home=home) as generator, pytest.raises(BadInput, match="seed -1 must not be negative"):
         generator.text_to_video("sea", tmp_path / "out.mp4", seed=-1)
 
