@@ -104,11 +104,12 @@ def detector() -> None:
               help="Random seed of the split, the augmentations and the network: same seed, same model.")
 @click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name for the model card.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.safetensors.")
+@click.option("--force", is_flag=True, help="Replace the model OUT already holds.")
 @pair_option
 @cache_option
 @workers_option
 def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_every, patience, augment, min_gain_auc,
-          seed, name, resume, pairs, cache_dir, workers) -> None:
+          seed, name, resume, force, pairs, cache_dir, workers) -> None:
     """Train a detector on DATA (a CSV path,label,source or a folder with real/ and generated/).
 
     DATA needs real and generated clips from several sources (whole sources are kept apart to calibrate the
@@ -121,8 +122,12 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
     """
     from detector.calibration import MAX_FALSE_POSITIVE_RATE
     from detector.data import load_dataset
+    from detector.model import CARD_NAME
     from detector.training import train as train_detector
 
+    if (out_dir / CARD_NAME).exists() and not (force or resume):
+        raise BadInput(f"{out_dir} already holds a trained model; pass --force to replace it "
+                       "(or --resume to continue from its checkpoint)")
     config = TrainConfig(backbone=backbone, weights=str(weights) if weights else None, tile_px=tile_px,
                          batch_size=batch_size, max_steps=steps, eval_every_steps=eval_every,
                          patience_evals=patience, augment_variants=augment, min_gain_auc=min_gain_auc, seed=seed,

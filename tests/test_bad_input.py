@@ -389,3 +389,11 @@ def test_an_evaluation_report_that_cannot_be_written_is_refused_before_the_work(
     result = run("detector", "evaluate", tmp_path, option, tmp_path / "missing" / "report")
     assert result.exit_code == 1
     assert _one_clear_line(result.stderr) == f"error: output folder {tmp_path / 'missing'} does not exist"
+
+
+def test_training_into_a_trained_model_needs_force(tmp_path: Path) -> None:
+    model = Path(shutil.copytree(Path(__file__).resolve().parents[1] / "detector" / "reference", tmp_path / "model"))
+    before = {path.name: path.read_bytes() for path in model.iterdir()}
+    result = run("detector", "train", tmp_path, "-o", model)
+    assert result.exit_code == 1 and "already holds a trained model; pass --force" in _one_clear_line(result.stderr)
+    assert {path.name: path.read_bytes() for path in model.iterdir()} == before
