@@ -10,16 +10,16 @@ from pathlib import Path
 import click
 
 from detector.config import TrainConfig
-from provenance.cli import FiniteFloatRange
+from provenance.cli import FiniteFloatRange, NonEmptyPath
 from provenance.errors import BadInput, ProvenanceError
 
 DEFAULTS = TrainConfig()
 
 model_option = click.option(
-    "--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+    "--model", "model_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
     help="Model folder (model.json + model.safetensors) [default: the shipped reference model].",
 )
-cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+cache_option = click.option("--cache", "cache_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
                             help="Folder for normalised frames [default: $PROVENANCE_DETECTOR_CACHE or "
                                  "/tmp/provenance-detector-cache].")
 pair_option = click.option("--pair", "pairs", multiple=True, metavar="SOURCE=GROUP",
@@ -81,12 +81,12 @@ def detector() -> None:
 
 
 @detector.command()
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.argument("data", type=NonEmptyPath(exists=True, path_type=Path))
+@click.option("-o", "--out", "out_dir", required=True, type=NonEmptyPath(file_okay=False, path_type=Path),
               help="Model folder to write (weights, model card, checkpoint).")
 @click.option("--backbone", default=DEFAULTS.backbone, show_default=True,
               help="Any timm model name (built from scratch).")
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--weights", type=NonEmptyPath(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
 @steps_option
 @click.option("--batch-size", type=click.IntRange(2), default=DEFAULTS.batch_size, show_default=True,
@@ -145,14 +145,14 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 
 
 @detector.command()
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument("data", type=NonEmptyPath(exists=True, path_type=Path))
 @model_option
 @click.option("--distortion", "distortions", multiple=True,
               help="Condition(s) to evaluate [default: clean, h264-crf28, h264-crf40, downscale-50, "
                    "h264-crf28+downscale-50].")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--roc", "roc_path", type=click.Path(dir_okay=False, path_type=Path), help="Write ROC curves (PNG).")
-@click.option("--leave-one-generator-out", "logo_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--json", "json_path", type=NonEmptyPath(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--roc", "roc_path", type=NonEmptyPath(dir_okay=False, path_type=Path), help="Write ROC curves (PNG).")
+@click.option("--leave-one-generator-out", "logo_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               help="Instead of evaluating one model, train one per held-out generator (and the statistics "
                    "baseline) in this folder and report both.")
 @steps_option
@@ -200,7 +200,7 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
 
 
 @detector.command()
-@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("clips", nargs=-1, required=True, type=NonEmptyPath(path_type=Path))
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per clip (JSON Lines).")
 @threads_option

@@ -8,7 +8,16 @@ import click
 
 from generator.backends import BACKENDS, ClipSpec
 from provenance import media
-from provenance.cli import FiniteFloatRange, _emit, _progress, force_option, home_option, json_option, ledger_option
+from provenance.cli import (
+    FiniteFloatRange,
+    NonEmptyPath,
+    _emit,
+    _progress,
+    force_option,
+    home_option,
+    json_option,
+    ledger_option,
+)
 from provenance.signing import Stamper
 
 DEFAULT_SIZE = "1280x720"
@@ -26,12 +35,12 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 @click.command()
 @click.argument("prompt", required=False, default="")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", "output", required=True, type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Clip to write (.mp4 or .mov).")
-@click.option("--image", type=click.Path(dir_okay=False, path_type=Path), help="Animate this still (image-to-video).")
-@click.option("--extend", "extend_clip", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--image", type=NonEmptyPath(dir_okay=False, path_type=Path), help="Animate this still (image-to-video).")
+@click.option("--extend", "extend_clip", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Continue this clip by --seconds.")
-@click.option("--fill", "fill_clip", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--fill", "fill_clip", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Restore this clip's missing frames, or raise its rate to --fps.")
 @click.option("--backend", default="procedural", show_default=True, metavar="NAME|PATH",
               help=f"Backend name ({', '.join(sorted(BACKENDS))}) or a local diffusers model directory.")

@@ -72,6 +72,15 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class NonEmptyPath(click.Path):
+    """click's Path that refuses an empty string, which would otherwise mean the current folder."""
+
+    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty string is not a path (to mean the current folder, write .)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
@@ -79,10 +88,10 @@ def _one_line(exc: Exception) -> str:
 
 
 # Input paths are checked by the library, which reports an unreadable clip as that clip's error, not a usage error.
-input_path = click.Path(path_type=Path, readable=False)
+input_path = NonEmptyPath(path_type=Path, readable=False)
 
 home_option = click.option(
-    "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PROVENANCE_HOME",
+    "--home", type=NonEmptyPath(file_okay=False, path_type=Path), envvar="PROVENANCE_HOME",
     help="Folder with the signing key, certificate chain, watermark key and ledger "
          "[env PROVENANCE_HOME; default ~/.config/provenance].",
 )
@@ -152,7 +161,7 @@ def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) ->
 
 @cli.command()
 @click.argument("src", type=input_path)
-@click.option("-o", "--output", "dst", required=True, type=click.Path(path_type=Path), help="Signed clip to write.")
+@click.option("-o", "--output", "dst", required=True, type=NonEmptyPath(path_type=Path), help="Signed clip to write.")
 @click.option("--model", default="unspecified", show_default=True, help="Model that generated the clip.")
 @click.option("--prompt", help="Prompt the clip was generated from (only its SHA-256 is recorded by default).")
 @click.option("--include-prompt", is_flag=True, help="Record the prompt text itself in the manifest.")
@@ -162,8 +171,8 @@ def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) ->
 @click.option("--no-watermark", is_flag=True, help="Sign the manifest only; keep the video bit-exact.")
 @click.option("--strength", type=FiniteFloatRange(0.25, 4.0), default=1.0, show_default=True,
               help="Watermark strength: higher survives more, lower is less visible.")
-@click.option("--cert", type=click.Path(path_type=Path), help="Your own certificate chain (PEM, leaf first).")
-@click.option("--key", type=click.Path(path_type=Path), help="Private key for --cert (PEM).")
+@click.option("--cert", type=NonEmptyPath(path_type=Path), help="Your own certificate chain (PEM, leaf first).")
+@click.option("--key", type=NonEmptyPath(path_type=Path), help="Private key for --cert (PEM).")
 @force_option
 @home_option
 @ledger_option
@@ -203,7 +212,7 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
 
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=input_path)
-@click.option("--trust-anchors", type=click.Path(path_type=Path),
+@click.option("--trust-anchors", type=NonEmptyPath(path_type=Path),
               help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
 @click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",
               help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
@@ -298,7 +307,7 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None
 
 
 @ledger.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="JSON Lines file, written in full or not at all [default: stdout].")
 @home_option
 @ledger_option

@@ -397,3 +397,13 @@ def test_training_into_a_trained_model_needs_force(tmp_path: Path) -> None:
     result = run("detector", "train", tmp_path, "-o", model)
     assert result.exit_code == 1 and "already holds a trained model; pass --force" in _one_clear_line(result.stderr)
     assert {path.name: path.read_bytes() for path in model.iterdir()} == before
+
+
+@pytest.mark.parametrize("args", [["keygen", "--home", ""], ["verify", ""], ["sign", "CLIP", "-o", ""],
+                                  ["generate", "sea", "-o", ""], ["detector", "score", ""]])
+def test_an_empty_path_is_not_the_current_folder(args: list[str], clip: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where an empty path would have led
+    result = run(*[clip if arg == "CLIP" else arg for arg in args])
+    assert result.exit_code == 2 and "an empty string is not a path" in result.stderr
+    assert list(tmp_path.iterdir()) == []
