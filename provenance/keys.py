@@ -32,6 +32,8 @@ CA_VALID_DAYS = 3650
 LEAF_VALID_DAYS = 825
 WATERMARK_SECRET_BYTES = 32
 PRIVATE_MODE = 0o600
+MAX_NAME_CHARS = 64  # X.509's upper bound on an organisation or common name
+CA_SUFFIX, LEAF_SUFFIX = " development CA", " content signing"  # common names: the organisation, then these
 WORLD_ACCESS_BITS = 0o007  # a secret any user may read or write is refused (group access is left to deployments)
 
 CA_FILE = "ca.pem"
@@ -81,7 +83,7 @@ def _key_usage(*, signature: bool, cert_sign: bool) -> x509.KeyUsage:
 
 
 def _make_ca(key, org: str, now: dt.datetime) -> x509.Certificate:
-    name = _name(org, f"{org} development CA")
+    name = _name(org, f"{org}{CA_SUFFIX}")
     return (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -102,7 +104,7 @@ def _make_leaf(key, ca_key, ca_cert: x509.Certificate, org: str, now: dt.datetim
     # (emailProtection; anyExtendedKeyUsage is rejected), and an authority key identifier.
     return (
         x509.CertificateBuilder()
-        .subject_name(_name(org, f"{org} content signing"))
+        .subject_name(_name(org, f"{org}{LEAF_SUFFIX}"))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -141,12 +143,22 @@ def _write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _check_org(org: str) -> None:
+    """Refuse an organisation name the certificates cannot carry, or that would garble the lines naming the signer."""
+    longest = MAX_NAME_CHARS - max(len(CA_SUFFIX), len(LEAF_SUFFIX))
+    if not org.strip() or not org.isprintable():
+        raise BadInput(f"organisation name {org!r} must be printable text, not empty")
+    if len(org) > longest:
+        raise BadInput(f"organisation name is {len(org)} characters; at most {longest} fit in the certificates")
+
+
 def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str = "Provenance", force: bool = False
            ) -> Credentials:
     """Create a development CA, a signing certificate and a watermark secret under `home`."""
     alg = alg.lower()
     if alg not in ALGORITHMS:
         raise BadInput(f"unknown algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}")
+    _check_org(org)
     home = Path(home) if home else default_home()
     existing = [name for name in (KEY_FILE, WATERMARK_FILE, CA_KEY_FILE) if (home / name).exists()]
     if existing and not force:

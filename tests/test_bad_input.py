@@ -407,3 +407,11 @@ def test_an_empty_path_is_not_the_current_folder(args: list[str], clip: Path, tm
     result = run(*[clip if arg == "CLIP" else arg for arg in args])
     assert result.exit_code == 2 and "an empty string is not a path" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("org", "reason"), [("", "must be printable text"), ("Studio\nB", "must be printable text"),
+                                             ("x" * 49, "at most 48 fit in the certificates")])
+def test_an_organisation_name_the_certificates_cannot_carry_is_refused(org: str, reason: str, tmp_path: Path) -> None:
+    result = run("keygen", "--org", org, home=tmp_path / "home")
+    assert result.exit_code == 1 and reason in _one_clear_line(result.stderr)
+    assert not (tmp_path / "home").exists()
