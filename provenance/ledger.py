@@ -33,7 +33,7 @@ from provenance.errors import BadInput, LedgerError
 from provenance.files import sha256_file
 from provenance.keys import default_home
 
-__all__ = ["DONE", "PENDING", "Ledger", "PostgresLedger", "Record", "SQLiteLedger"]
+__all__ = ["DONE", "PENDING", "Ledger", "LedgerBusy", "PostgresLedger", "Record", "SQLiteLedger"]
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 5.0
@@ -53,6 +53,10 @@ OUTPUT_LOCK_KEY = 0x70726F77
 
 TABLE = "ledger_credentials"
 META_TABLE = "ledger_meta"
+
+
+class LedgerBusy(LedgerError):
+    """Another process held the ledger's write lock for longer than the timeout."""
 
 
 @dataclass(frozen=True)
@@ -393,7 +397,9 @@ class Ledger:
     def reconcile(self) -> int:
         """Settle pending rows left by dead processes: done if the file is there as signed, else deleted.
 
-        Returns the number of rows settled; rows of live processes and of other hosts are left alone.
+        Returns the number of rows settled; rows of live processes and of other hosts are left alone. While
+        another process holds the write lock past the timeout, what is left stays pending for a later open (a
+        pending row is no credential yet, so readers see the same either way).
         """
         settled = 0
         # The state is spelled out, not a parameter, so the partial index on pending rows serves the query.
@@ -401,12 +407,15 @@ class Ledger:
             f"SELECT payload, sha256, path, owner FROM {TABLE} WHERE state = '{PENDING}'"
         ):
             matches = _file_matches(path, sha256)
-            if matches:
-                with self._transaction():
-                    self._serialise(OUTPUT_LOCK_KEY)
-                    settled += self._settle(payload, path, owner)
-            elif matches is False and not _owner_alive(owner):
-                settled += self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING))
+            try:
+                if matches:
+                    with self._transaction():
+                        self._serialise(OUTPUT_LOCK_KEY)
+                        settled += self._settle(payload, path, owner)
+                elif matches is False and not _owner_alive(owner):
+                    settled += self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING))
+            except LedgerBusy:
+                break
         return settled
 
     @staticmethod
@@ -522,7 +531,7 @@ class SQLiteLedger(Ledger):
             yield
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
-                raise LedgerError(
+                raise LedgerBusy(
                     f"ledger {self.where} is locked by another process (gave up after {self.timeout_s:g} s)"
                 ) from None
             raise LedgerError(f"ledger {self.where}: {exc}") from None
@@ -601,7 +610,7 @@ class PostgresLedger(Ledger):
         try:
             yield
         except psycopg.errors.LockNotAvailable:
-            raise LedgerError(
+            raise LedgerBusy(
                 f"ledger {self.where} is locked by another session (gave up after {self.timeout_s:g} s)"
             ) from None
         except psycopg.Error as exc:

@@ -385,6 +385,23 @@ def test_a_locked_ledger_gives_a_clear_error(ledger_url: str, tmp_path: Path) ->
         assert ledger.get(record.payload) is not None
 
 
+def test_a_held_write_lock_leaves_dead_signings_pending_but_the_ledger_readable(tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.sqlite")
+    done = make_record(tmp_path / "a.mp4", "00000000000000d8")
+    dead = make_record(tmp_path / "b.mp4", "00000000000000d9")
+    with Ledger.open(url) as ledger:
+        ledger.begin(done)
+        ledger.complete(done.payload)
+    child = SPAWN.Process(target=begin_and_exit, args=(url, [dead]))  # died before its rename
+    child.start()
+    child.join()
+    with write_lock_held(url), Ledger.open(url, timeout_s=LOCK_TIMEOUT_S) as ledger:
+        assert [record.payload for record in ledger.list()] == [done.payload]
+        assert count_rows(url, "pending") == 1  # left for a later open
+    Ledger.open(url).close()
+    assert count_rows(url, "pending") == 0
+
+
 def test_a_newer_schema_is_refused(ledger_url: str) -> None:
     Ledger.open(ledger_url).close()
     raw_execute(ledger_url, "UPDATE ledger_meta SET value = '99' WHERE name = 'schema_version'")
