@@ -294,7 +294,8 @@ def ledger_list(limit: int, offset: int, home: Path | None, ledger_url: str | No
 @click.argument("payload")
 @home_option
 @ledger_option
-def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print it on one line (JSON Lines), not indented.")
+def ledger_show(payload: str, home: Path | None, ledger_url: str | None, as_json: bool) -> None:
     """Show one credential as JSON: PAYLOAD is its watermark payload in hex (from verify or ledger list), and
     the output includes the manifest store (base64) and the signer's certificate chain."""
     from provenance.ledger import Ledger
@@ -303,7 +304,7 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None) -> None
         record = led.get(payload.lower())
     if record is None:
         raise ProvenanceError(f"no credential with payload {payload} in the ledger")
-    click.echo(json.dumps(record.to_dict(include_manifest=True), indent=2))
+    click.echo(json.dumps(record.to_dict(include_manifest=True), indent=None if as_json else 2))
 
 
 @ledger.command("export")

@@ -428,6 +428,7 @@ def test_a_stripped_clip_is_traced_back_and_the_ledger_commands_show_it(ledger_u
     shown = run("ledger", "show", signed[0]["payload"].upper(), "--ledger", ledger_url, home=home)
     assert shown.exit_code == 0
     record = json.loads(shown.stdout)
+    assert run_json("ledger", "show", signed[0]["payload"], "--ledger", ledger_url, home=home) == [record]
     assert record["sha256"] == signed[0]["sha256"] and base64.b64decode(record["manifest_store"])
     export = tmp_path / "ledger.jsonl"
     assert run("ledger", "export", "-o", export, "--ledger", ledger_url, home=home).exit_code == 0
