@@ -77,11 +77,11 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="generated-"))
     home = args.home
-    if home is None:
-        home = out / "demo-home"
-        keygen(home)
     failed = 0
     try:
+        if home is None:
+            home = out / "demo-home"
+            keygen(home)
         for receipt in serve(read_jobs(args.jobs), out, home, args.backend):
             if "error" in receipt:
                 failed += 1
@@ -89,7 +89,7 @@ def main() -> None:
                 report = verify(receipt["clip"], trust_anchors=home / "ca.pem", home=home)
                 receipt["verdict"] = report.verdict
             print(json.dumps(receipt))
-    except ProvenanceError as exc:  # the worker could not start: no keys, an unknown backend, ...
+    except ProvenanceError as exc:  # the worker could not start: no keys (or old ones), an unknown backend...
         sys.exit(f"error: {exc}")
     sys.exit(1 if failed else 0)
 
