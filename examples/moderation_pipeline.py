@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
+from provenance.errors import ProvenanceError
+from provenance.files import check_output
 from provenance.verify import verify_many
 
 # What a moderation queue does with each verdict.
@@ -36,18 +39,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--detector", help="model folder, or 'builtin'")
     args = parser.parse_args()
+    try:
+        counts = label_clips(args.incoming, args.labels, args)
+    except ProvenanceError as exc:  # bad options (anchors, detector, keys): stopped before any clip
+        sys.exit(f"error: {exc}")
+    except OSError as exc:
+        sys.exit(f"error: {exc.filename}: {exc.strerror}")
+    print(f"{sum(counts.values())} clips labelled in {args.labels}: {dict(counts)}")
 
+
+def label_clips(incoming: Path, labels: Path, args: argparse.Namespace) -> Counter[str]:
+    """Write one label per clip under `incoming` to `labels` as each clip finishes; returns the verdict counts."""
+    check_output(labels, [incoming])
     counts: Counter[str] = Counter()
-    reports = verify_many([args.incoming], workers=args.workers, detector_dir=args.detector,
+    reports = verify_many([incoming], workers=args.workers, detector_dir=args.detector,
                           trust_anchors=args.trust_anchors, home=args.home)
-    with args.labels.open("w") as out:
+    with labels.open("w") as out:
         for report in reports:
             label = {"path": report.path, "verdict": report.verdict, "action": ACTIONS[report.verdict],
                      "evidence": report.evidence, "payload": report.watermark.get("payload")}
             out.write(json.dumps(label) + "\n")
             out.flush()
             counts[report.verdict] += 1
-    print(f"{sum(counts.values())} clips labelled in {args.labels}: {dict(counts)}")
+    return counts
 
 
 if __name__ == "__main__":

@@ -64,6 +64,20 @@ def test_moderation_example_labels_a_folder(inbox: Path, home: Path, tmp_path: P
     assert {r["action"] for r in rows if r["verdict"] == "ai-generated"} == {"label as AI-generated"}
 
 
+@pytest.mark.parametrize(("labels_folder", "options", "reason"), [
+    (".", ["--detector", "no-such-model"], "no such model folder"),
+    ("missing", [], "does not exist"),
+])
+def test_the_moderation_example_stops_on_bad_options_with_one_line(labels_folder: str, options: list[str], reason: str,
+                                                                   inbox: Path, home: Path, tmp_path: Path) -> None:
+    labels = tmp_path / labels_folder / "labels.jsonl"
+    script = Path(__file__).resolve().parents[1] / "examples" / "moderation_pipeline.py"
+    done = subprocess.run([sys.executable, script, inbox, labels, "--home", home, *options],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stderr.startswith("error: ") and reason in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
 def test_a_worker_that_dies_is_replaced_and_the_batch_goes_on(inbox: Path, home: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     deadly = tmp_path / "kills-its-worker.mp4"
