@@ -11,6 +11,7 @@ from pathlib import Path
 
 import detector
 from detector.metrics import format_table
+from provenance.errors import ProvenanceError
 
 
 def main(data: str, out_dir: str, clip: str | None = None) -> None:
@@ -27,4 +28,7 @@ def main(data: str, out_dir: str, clip: str | None = None) -> None:
 if __name__ == "__main__":
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(*sys.argv[1:])
+    try:
+        main(*sys.argv[1:])
+    except ProvenanceError as exc:  # bad data, an unreadable clip, ...
+        sys.exit(f"error: {exc}")

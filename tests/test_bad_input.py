@@ -415,3 +415,10 @@ def test_an_organisation_name_the_certificates_cannot_carry_is_refused(org: str,
     result = run("keygen", "--org", org, home=tmp_path / "home")
     assert result.exit_code == 1 and reason in _one_clear_line(result.stderr)
     assert not (tmp_path / "home").exists()
+
+
+def test_the_training_example_names_bad_data_in_one_line(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "examples" / "train_detector.py"
+    done = subprocess.run([sys.executable, script, tmp_path, tmp_path / "model"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and done.stderr == f"error: {tmp_path}: no labelled clips found\n"
