@@ -422,3 +422,23 @@ def test_the_training_example_names_bad_data_in_one_line(tmp_path: Path) -> None
     done = subprocess.run([sys.executable, script, tmp_path, tmp_path / "model"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1 and done.stderr == f"error: {tmp_path}: no labelled clips found\n"
+
+
+def test_an_output_on_a_file_system_without_hard_links_is_still_never_replaced(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from provenance.errors import BadInput
+    from provenance.files import move_into_place
+
+    def no_hard_links(source: str | os.PathLike, target: str | os.PathLike) -> None:  # as on FAT or some shares
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(target))
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    first, second, target = tmp_path / "first", tmp_path / "second", tmp_path / "out.mp4"
+    first.write_bytes(b"first")
+    second.write_bytes(b"second")
+    move_into_place(first, target, overwrite=False)
+    with pytest.raises(BadInput, match="already exists"):
+        move_into_place(second, target, overwrite=False)
+    assert target.read_bytes() == b"first" and not first.exists() and second.exists()
