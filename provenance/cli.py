@@ -139,7 +139,9 @@ def _emit(data: dict, as_json: bool, text: str) -> None:
 @click.option("--alg", type=click.Choice(["es256", "ps256", "ed25519"]), default="es256", show_default=True,
               help="Signature algorithm of the CA and signing certificate.")
 @click.option("--org", default="Provenance", show_default=True, help="Organisation named in the certificates.")
-@click.option("--force", is_flag=True, help="Replace keys that already exist (clips signed before stay valid).")
+@click.option("--force", is_flag=True,
+              help="Replace keys that already exist; the old ones move to HOME/replaced/<time>/, the only keys "
+                   "that still verify the clips stamped with them.")
 @json_option
 def keygen(home: Path | None, alg: str, org: str, force: bool, as_json: bool) -> None:
     """Create a development CA, a C2PA signing certificate and a watermark key.

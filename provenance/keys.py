@@ -42,6 +42,7 @@ CHAIN_FILE = "signing-chain.pem"
 KEY_FILE = "signing-key.pem"
 WATERMARK_FILE = "watermark.key"
 INFO_FILE = "credentials.json"
+REPLACED_FOLDER = "replaced"  # keys that `keygen --force` replaced, kept under HOME/replaced/<UTC time>/
 
 SignCallback = Callable[[bytes], bytes]
 
@@ -154,7 +155,11 @@ def _check_org(org: str) -> None:
 
 def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str = "Provenance", force: bool = False
            ) -> Credentials:
-    """Create a development CA, a signing certificate and a watermark secret under `home`."""
+    """Create a development CA, a signing certificate and a watermark secret under `home`.
+
+    With `force`, keys already there are moved to HOME/replaced/<UTC time>/ first, never deleted: clips stamped
+    with them are verified (trusted, their watermark read) only with those keys.
+    """
     alg = alg.lower()
     if alg not in ALGORITHMS:
         raise BadInput(f"unknown algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}")
@@ -165,6 +170,8 @@ def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str =
         raise BadInput(f"{home} already holds keys ({', '.join(existing)}); pass --force to replace them")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     now = dt.datetime.now(dt.UTC)
+    if existing:
+        _set_aside(home, now)
     ca_key, leaf_key = _new_key(alg), _new_key(alg)
     ca_cert = _make_ca(ca_key, org, now)
     leaf_cert = _make_leaf(leaf_key, ca_key, ca_cert, org, now)
@@ -176,6 +183,16 @@ def keygen(home: str | os.PathLike | None = None, alg: str = "es256", org: str =
     _write_public(home / CHAIN_FILE, leaf_cert.public_bytes(pem))
     _write_public(home / INFO_FILE, json.dumps({"alg": alg, "org": org}).encode())
     return Credentials.load(home)
+
+
+def _set_aside(home: Path, now: dt.datetime) -> Path:
+    """Move the key files in `home` into a new private folder HOME/replaced/<UTC time>/; returns it."""
+    folder = home / REPLACED_FOLDER / now.strftime("%Y%m%dT%H%M%S.%fZ")
+    folder.mkdir(parents=True, mode=0o700)
+    for name in (CA_KEY_FILE, KEY_FILE, WATERMARK_FILE, CA_FILE, CHAIN_FILE, INFO_FILE):
+        if (home / name).exists():
+            os.replace(home / name, folder / name)
+    return folder
 
 
 def _read(path: Path, what: str) -> bytes:

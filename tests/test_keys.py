@@ -37,6 +37,17 @@ def test_keygen_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert (tmp_path / "signing-key.pem").read_bytes() != before
 
 
+def test_keys_replaced_with_force_are_set_aside_not_lost(tmp_path: Path) -> None:
+    keygen(tmp_path)
+    old = {name: (tmp_path / name).read_bytes() for name in (*PRIVATE_FILES, "ca.pem")}
+    keygen(tmp_path, force=True)
+    [aside] = (tmp_path / "replaced").iterdir()
+    assert {name: (aside / name).read_bytes() for name in old} == old  # still verify the clips stamped before
+    assert all((tmp_path / name).read_bytes() != content for name, content in old.items())
+    assert stat.S_IMODE(aside.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE((aside / name).stat().st_mode) == 0o600 for name in PRIVATE_FILES)
+
+
 @pytest.mark.parametrize("alg", ["es256", "ps256", "ed25519"])
 def test_every_algorithm_signs_trusted_manifests(tmp_path: Path, clip: Path, alg: str) -> None:
     creds = keygen(tmp_path / "home", alg=alg, org="Example Studio")
