@@ -45,6 +45,7 @@ DEFAULT_FILE = "ledger.sqlite"
 URL_ENV = "PROVENANCE_LEDGER"
 PENDING, DONE = "pending", "done"
 SHA256_HEX_CHARS = 64
+MAX_SQL_INTEGER = 2**63 - 1  # the largest LIMIT or OFFSET that SQLite and PostgreSQL take
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 # pg_advisory_xact_lock key that serialises schema creation between hosts opening a new database at once.
 SCHEMA_LOCK_KEY = 0x70726F76
@@ -431,8 +432,8 @@ class Ledger:
 
     def list(self, limit: int = 50, offset: int = 0) -> list[Record]:
         """Credentials, most recently recorded first."""
-        if limit < 0 or offset < 0:
-            raise BadInput("limit and offset must not be negative")
+        if not (0 <= limit <= MAX_SQL_INTEGER and 0 <= offset <= MAX_SQL_INTEGER):
+            raise BadInput(f"limit and offset must be between 0 and {MAX_SQL_INTEGER}")
         rows = self._rows(f"{SELECT_RECORD} WHERE state = ? ORDER BY seq DESC LIMIT ? OFFSET ?", (DONE, limit, offset))
         return [self._record(row) for row in rows]
 

@@ -272,6 +272,13 @@ def test_a_version_1_ledger_is_upgraded_when_opened(ledger_url: str, tmp_path: P
         assert ledger.get(old.payload).replaced_by == new.payload
 
 
+@pytest.mark.parametrize("option", ["--limit", "--offset"])
+def test_a_page_beyond_what_a_database_counts_is_one_clear_line(option: str, ledger_url: str) -> None:
+    Ledger.open(ledger_url).close()
+    result = run("ledger", "list", option, str(2**64), "--ledger", ledger_url)
+    assert result.exit_code == 1 and result.stderr == f"error: limit and offset must be between 0 and {2**63 - 1}\n"
+
+
 def test_issued_payloads_are_the_completed_ones_oldest_first(ledger_url: str, tmp_path: Path) -> None:
     records = [make_record(tmp_path / f"{index}.mp4", f"{index + 100:016x}") for index in range(4)]
     with Ledger.open(ledger_url) as ledger:
