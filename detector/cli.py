@@ -14,6 +14,8 @@ from provenance.cli import FiniteFloatRange, NonEmptyPath
 from provenance.errors import BadInput, ProvenanceError
 
 DEFAULTS = TrainConfig()
+MAX_SEED = 2**32 - 1  # scikit-learn's bound on a random_state
+MAX_BATCH_TILES = 1024  # 1024 tiles of 256 px are 0.8 GB of float32 per step
 
 model_option = click.option(
     "--model", "model_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
@@ -89,7 +91,7 @@ def detector() -> None:
 @click.option("--weights", type=NonEmptyPath(exists=True, dir_okay=False, path_type=Path),
               help="Local safetensors file to initialise the backbone from (nothing is downloaded).")
 @steps_option
-@click.option("--batch-size", type=click.IntRange(2), default=DEFAULTS.batch_size, show_default=True,
+@click.option("--batch-size", type=click.IntRange(2, MAX_BATCH_TILES), default=DEFAULTS.batch_size, show_default=True,
               help="Tiles per step.")
 @click.option("--tile", "tile_px", type=click.IntRange(32, 256), default=DEFAULTS.tile_px, show_default=True,
               help="Tile side in pixels.")
@@ -100,7 +102,7 @@ def detector() -> None:
 @click.option("--augment", type=click.IntRange(0, 16), default=DEFAULTS.augment_variants, show_default=True,
               help="Random platform-like variants (codec, CRF, scale, crop, blur, noise, colour) per clip.")
 @min_gain_option
-@click.option("--seed", type=click.IntRange(0), default=DEFAULTS.seed, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=DEFAULTS.seed, show_default=True,
               help="Random seed of the split, the augmentations and the network: same seed, same model.")
 @click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name for the model card.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.safetensors.")

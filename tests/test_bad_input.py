@@ -314,7 +314,8 @@ NUMERIC_OPTIONS = [  # command, option, its range as the error states it, values
     (["generate", "sea", "-o", "OUT"], "--seconds", "x>0", [*NOT_FINITE, "-1", "0"]),
     (["generate", "sea", "-o", "OUT"], "--fps", "1<=x<=120", [*NOT_FINITE, "-1", "0"]),
     (["detector", "train", "IN", "-o", "OUT"], "--min-gain-auc", "0<=x<=1", [*NOT_FINITE, "-1"]),
-    (["detector", "train", "IN", "-o", "OUT"], "--seed", "x>=0", ["-1"]),
+    (["detector", "train", "IN", "-o", "OUT"], "--seed", f"0<=x<={2**32 - 1}", ["-1", str(2**32)]),
+    (["detector", "train", "IN", "-o", "OUT"], "--batch-size", "2<=x<=1024", ["1", "1000000000"]),
     (["generate", "sea", "-o", "OUT"], "--seed", "x>=0", ["-1"]),
 ]
 
