@@ -82,6 +82,22 @@ class Dataset:
                 taken += sizes[group]
         return self.without(held), self.where(held)
 
+    def group_folds(self, count: int) -> list[Dataset]:
+        """Partition the clips into `count` folds of whole groups, each holding a similar share of either label's
+        clips (largest groups first, each to the fold that holds the least of it so far)."""
+        totals = {label: max(1, int((self.labels == label).sum())) for label in LABELS.values()}
+        sizes: dict[str, Counter] = {}
+        for clip in self.clips:
+            sizes.setdefault(clip.group, Counter())[clip.label] += 1
+        members: list[list[str]] = [[] for _ in range(count)]
+        shares = np.zeros((count, len(totals)))
+        for group in sorted(sizes, key=lambda g: (-max(sizes[g][k] / totals[k] for k in totals), g)):
+            share = np.array([sizes[group][k] / totals[k] for k in totals])
+            fold = int(np.argmin([(shares[f] + share).max() for f in range(count)]))
+            members[fold].append(group)
+            shares[fold] += share
+        return [self.where(groups) for groups in members]
+
 
 def _label(text: str, where: str) -> int:
     key = text.strip().lower()

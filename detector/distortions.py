@@ -62,11 +62,44 @@ CONDITIONS: dict[str, Condition] = {
 }
 
 
+PILLARBOX_BAR_FRACTION = 1 / 6  # of the content's width, each side: 4:3 content in a 16:9 frame
+LETTERBOX_BAR_FRACTION = 1 / 6  # of the content's height, top and bottom
+
+# What platforms and users do to footage, one thing at a time: the false-positive audit's conditions.
+# Codecs and pixel edits act on the frames of the 2-second window; the matched form re-encodes after each.
+TRANSFORMS: dict[str, Condition] = {
+    c.name: c
+    for c in (
+        Condition("h264-crf23", attacks.reencode("h264", 23)),
+        Condition("h264-crf35", attacks.reencode("h264", 35)),
+        Condition("h265-crf32", attacks.reencode("h265", 32)),
+        Condition("vp9-crf40", attacks.reencode("vp9", 40)),
+        Condition("scale-360p", attacks.scale_to_height(360)),
+        Condition("scale-240p", attacks.scale_to_height(240)),
+        Condition("upscale-2x", attacks.scale(2.0)),
+        Condition("crop-64", attacks.crop(0.64)),
+        Condition("brightness-1.3", attacks.brightness(1.3)),
+        Condition("brightness-0.7", attacks.brightness(0.7)),
+        Condition("contrast-1.3", attacks.contrast(1.3)),
+        Condition("contrast-0.7", attacks.contrast(0.7)),
+        Condition("saturation-0", attacks.saturation(0.0)),
+        Condition("saturation-0.5", attacks.saturation(0.5)),
+        Condition("blur-1", attacks.blur(1.0)),
+        Condition("noise-5", attacks.noise(5.0)),
+        Condition("pillarbox", attacks.bars(PILLARBOX_BAR_FRACTION, vertical=True)),
+        Condition("letterbox", attacks.bars(LETTERBOX_BAR_FRACTION, vertical=False)),
+        Condition("caption+logo", attacks.overlay()),
+        Condition("rotate-90", attacks.rotate90()),
+    )
+}
+
+
 def condition(name: str) -> Condition:
-    """Look up a named evaluation condition."""
-    if name not in CONDITIONS:
-        raise BadInput(f"unknown distortion {name!r}; choose from {', '.join(CONDITIONS)}")
-    return CONDITIONS[name]
+    """Look up a named evaluation condition (`CONDITIONS` or `TRANSFORMS`)."""
+    known = CONDITIONS | TRANSFORMS
+    if name not in known:
+        raise BadInput(f"unknown distortion {name!r}; choose from {', '.join(known)}")
+    return known[name]
 
 
 def random_platform_chain(rng: np.random.Generator, short_side_px: int) -> attacks.Attack:

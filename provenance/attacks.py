@@ -200,6 +200,54 @@ def drop_frames(fraction: float, seed: int = 0) -> Attack:
     return attack
 
 
+def bars(fraction_each_side: float, vertical: bool) -> Attack:
+    """Add black bars: top and bottom (letterbox) or, with `vertical`, left and right (pillarbox), each
+    `fraction_each_side` of the content's height or width (1/6 puts 4:3 content in a 16:9 frame)."""
+    if not 0 < fraction_each_side <= 1:
+        raise BadInput(f"bar fraction must be in (0, 1], got {fraction_each_side}")
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        along = 1 if vertical else 0
+        bar = max(1, round(frame.shape[along] * fraction_each_side))
+        padding = [(0, 0)] * frame.ndim
+        padding[along] = (bar, bar)
+        return np.pad(frame, padding)
+
+    return _per_frame(fn)
+
+
+def rotate90() -> Attack:
+    """Turn the picture a quarter turn clockwise (a portrait clip shown sideways, or the reverse)."""
+    return _per_frame(lambda frame: np.ascontiguousarray(np.rot90(frame, -1)))
+
+
+def overlay(text: str = "BREAKING: caption burned into the picture", logo: str = "LOGO") -> Attack:
+    """Burn in a white caption with a black outline along the bottom and a boxed logo in the top-right corner,
+    sized to the frame."""
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        out = frame.copy()
+        height, width = out.shape[:2]
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        (text_w, _), _ = cv2.getTextSize(text, font, 1.0, 2)
+        size = 0.9 * width / text_w
+        thickness = max(1, round(2 * size))
+        origin = (round(0.05 * width), round(height - 0.06 * height))
+        cv2.putText(out, text, origin, font, size, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+        cv2.putText(out, text, origin, font, size, (255, 255, 255), thickness, cv2.LINE_AA)
+        box_w, box_h = round(0.18 * width), round(0.08 * height)
+        top_left = (width - box_w - round(0.03 * width), round(0.03 * height))
+        bottom_right = (top_left[0] + box_w, top_left[1] + box_h)
+        cv2.rectangle(out, top_left, bottom_right, (230, 40, 40), -1)
+        (logo_w, _), _ = cv2.getTextSize(logo, font, 1.0, 2)
+        logo_size = 0.8 * box_w / logo_w
+        cv2.putText(out, logo, (top_left[0] + round(0.1 * box_w), bottom_right[1] - round(0.25 * box_h)), font,
+                    logo_size, (255, 255, 255), max(1, round(2 * logo_size)), cv2.LINE_AA)
+        return out
+
+    return _per_frame(fn)
+
+
 def flip() -> Attack:
     """Mirror left to right."""
     return _per_frame(lambda frame: frame[:, ::-1].copy())
