@@ -22,6 +22,10 @@ CARD_NAME = "model.json"
 # Fine detail below this (grey residual RMS, 8-bit levels) is a blank or flat picture; every clip of the
 # sample data holds at least 1.9 (generated) and 3.2 (real) in the matched form.
 MIN_DETAIL_LEVELS = 1.0
+# Colour below this (Cb and Cr spread, 8-bit levels) is a greyscale picture, whose colour statistics the model
+# leans on are absent: greyed, the sample's real clips scored ai-generated in 2 of 3 cases (docs/detector.md);
+# every real sample clip holds at least 1.9 in the matched form, and at least 0.9 at half its saturation.
+MIN_COLOUR_LEVELS = 0.5
 FRAME_STRIDE = 4  # score every fourth frame of the 8 fps window: 2 frames per second, 4 per clip
 
 
@@ -134,6 +138,8 @@ def _outside_the_matched_form(window: Window) -> str | None:
                 f"on ({AUGMENT_MIN_SIDE_PX} px, rescaled copies included)")
     if window.detail_levels < MIN_DETAIL_LEVELS:
         return "the first seconds hold almost no detail (a blank or flat picture): nothing to judge"
+    if window.colour_levels < MIN_COLOUR_LEVELS:
+        return "the picture is greyscale: the colour statistics the model relies on are absent"
     return None
 
 

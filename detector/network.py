@@ -13,6 +13,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from detector.forest import Forest
+from detector.normalise import CHROMA_FROM_RGB
 from provenance.errors import ModelError
 
 TILE_PX = 64
@@ -34,7 +35,6 @@ ENERGY_FLOOR = 1e-6  # added to energies before taking logs
 # energy by grey level and the slope of that curve.
 STATISTICS = 3 * (RING_BINS + COARSE_RING_BINS + len(ENERGY_BLOCKS_PX) * ENERGY_STATISTICS) + 6 + 2 + 3 * (
     INTENSITY_BANDS + 1)
-CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows (ITU-R BT.601)
 BACKBONE_DROPOUT = 0.5
 STATISTICS_INVERSE_L2 = 0.1  # the statistics head's logistic regression: C, as in scikit-learn
 STATISTICS_MIN_SCALE = 1e-2  # a statistic (log power) that barely varies in training must not explode elsewhere

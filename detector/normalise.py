@@ -24,6 +24,7 @@ FRAME_SIDE_PX = 128  # shrinking first averages away the dither a GIF encoder le
 PALETTE_COLOURS = 256
 NORMALISED_CRF = 23
 NORMALISATION_VERSION = "window2s-8fps-128px-octree256-h264crf23"
+CHROMA_FROM_RGB = ((-0.169, -0.331, 0.5), (0.5, -0.419, -0.081))  # Cb, Cr rows (ITU-R BT.601)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class Window:
         grey = self.frames.astype(np.float32).mean(axis=-1)
         residual_rms = [float(np.sqrt(np.mean((g - cv2.blur(g, (3, 3))) ** 2))) for g in grey]
         return float(np.median(residual_rms))
+
+    @property
+    def colour_levels(self) -> float:
+        """How much colour the frames hold: the median over frames of the standard deviation of Cb and Cr
+        (averaged, in 8-bit levels); 0 for a greyscale picture."""
+        chroma = self.frames.astype(np.float32) @ np.asarray(CHROMA_FROM_RGB, dtype=np.float32).T
+        return float(np.median(chroma.std(axis=(1, 2)).mean(axis=1)))
 
 
 def read_window(path: str | os.PathLike, start_s: float = 0.0) -> Window:
