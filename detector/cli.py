@@ -136,13 +136,13 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
                          name=name)
     model = train_detector(load_dataset(data, _pairs(pairs)), out_dir, config, resume=resume, progress=progress_bar,
                            workers=workers, **_cache(cache_dir))
-    metrics = model.card["metrics"]["held_out_clean_and_augmented"]
-    click.echo(f"saved {out_dir} ({model.name}): held-out AUC {metrics['auc']:.3f}, "
-               f"threshold {model.threshold:.4f} (FPR on held-out real {metrics['fpr_at_threshold']:.3f})")
-    held_out_real = model.card["data"]["held_out"]["real"]
-    if held_out_real < 1 / MAX_FALSE_POSITIVE_RATE:
+    metrics = model.card["metrics"]["calibration_clean_and_augmented"]
+    calibration_real = model.card["data"]["calibration"]["real"]
+    click.echo(f"saved {out_dir} ({model.name}): out-of-fold AUC {metrics['auc']:.3f}, threshold "
+               f"{model.threshold:.4f} (FPR {metrics['fpr_at_threshold']:.3f} on {calibration_real} real clips)")
+    if calibration_real < 1 / MAX_FALSE_POSITIVE_RATE:
         click.echo(f"warning: the threshold for at most {MAX_FALSE_POSITIVE_RATE:.0%} false positives rests on "
-                   f"{held_out_real} held-out real clips; measuring that rate takes at least "
+                   f"{calibration_real} real clips scored out of fold; measuring that rate takes at least "
                    f"{1 / MAX_FALSE_POSITIVE_RATE:.0f}, so treat the threshold as rough", err=True)
 
 

@@ -22,6 +22,7 @@ from provenance.errors import BadInput, ModelError
 CHECKPOINT_NAME = "checkpoint.safetensors"
 CHECKPOINT_STATE_NAME = "checkpoint.json"
 Progress = Callable[[str, int], Callable[[int], None]]
+CALIBRATION_FOLDS = 5  # cross-fitting folds of source groups for the calibration logits
 
 
 def no_progress(_label: str, _total: int) -> Callable[[int], None]:
@@ -73,17 +74,50 @@ def fit_statistics(net, statistics: dict, clips, seed: int) -> None:
     fit_statistics_head(net, np.concatenate([statistics[clip] for clip in clips]), np.concatenate(labels), seed)
 
 
-def _without_held_out_statistics(detector: Detector, statistics: dict, train_clips, seed: int) -> Detector:
-    """The same network with its statistics head refitted on the training clips only (cross-fitting).
-
-    Calibration and the threshold are fitted on the held-out clips' logits from this copy, which never saw
-    those clips, so the stored threshold's false-positive rate is a held-out figure.
-    """
+def _refitted_without(detector: Detector, statistics: dict, kept_clips, seed: int) -> Detector:
+    """The same network with its statistics head and forest refitted on `kept_clips` alone."""
     import copy
 
     net = copy.deepcopy(detector.net_)
-    fit_statistics(net, statistics, train_clips, seed)
+    fit_statistics(net, statistics, kept_clips, seed)
     return Detector(net, detector.card)
+
+
+def cross_fitting_folds(clips: Dataset, count: int = CALIBRATION_FOLDS) -> list[Dataset] | None:
+    """Up to `count` folds of whole groups such that the clips outside each fold hold both labels; None if the
+    groups do not allow it (a label with a single group)."""
+    groups_per_label = min(len({c.group for c in clips.clips if c.label == label}) for label in (0, 1))
+    folds = [fold for fold in clips.group_folds(min(count, groups_per_label)) if fold.clips]
+    if len(folds) < 2:
+        return None
+    outside = [clips.without({c.group for c in fold.clips}) for fold in folds]
+    return folds if all(len(set(rest.labels.tolist())) == 2 for rest in outside) else None
+
+
+def calibration_logits(
+    detector: Detector, statistics: dict | None, every_clip: Dataset, held_out: Dataset, store: FrameStore,
+    variants: list[str], seed: int,
+) -> tuple[np.ndarray, np.ndarray, list[Dataset]]:
+    """Clip logits (under each of `variants`) that calibration and the threshold are fitted on, their labels,
+    and the folds of clips they come from.
+
+    With a statistics head (`statistics` given): every clip, each scored by a copy whose head and forest were
+    refitted without the clip's fold of groups (cross-fitting), so the threshold rests on every real clip, none
+    of which the part of the model that scores it saw. Otherwise: the held-out clips.
+    """
+    folds = cross_fitting_folds(every_clip) if statistics is not None else None
+    if folds is None:
+        scorer = detector if statistics is None else _refitted_without(
+            detector, statistics, every_clip.without({c.group for c in held_out.clips}).clips, seed)
+        folds, scorers = [held_out], [scorer]
+    else:
+        scorers = [_refitted_without(detector, statistics, every_clip.without({c.group for c in fold.clips}).clips,
+                                     seed) for fold in folds]
+    logits, labels = [], []
+    for fold, scorer in zip(folds, scorers, strict=True):
+        logits += [clip_logits(scorer, fold, store, v) for v in variants]
+        labels += [fold.labels] * len(variants)
+    return np.concatenate(logits), np.concatenate(labels), folds
 
 
 def clip_logits(detector: Detector, dataset: Dataset, store: FrameStore, variant: str = "clean") -> np.ndarray:
@@ -151,13 +185,14 @@ def train(
     torch.set_num_threads(config.torch_threads)
     torch.manual_seed(config.seed)
     net = build(config.backbone, config.weights, config.representation)
-    hybrid = config.representation == "residual+statistics"
-    if hybrid:
+    every_clip = Dataset(tuple(dict.fromkeys(train_set.clips + held_out.clips)))
+    statistics = None
+    if config.representation == "residual+statistics":
         # Real sources are few, so this fit, which needs no early stopping, uses every clip; the held-out
-        # clips still decide the backbone's early stopping, and calibration refits this head without them.
-        every_clip = tuple(dict.fromkeys(train_set.clips + held_out.clips))
-        statistics = clip_statistics(every_clip, variants, store, config.tile_px)
-        fit_statistics(net, statistics, every_clip, config.seed)
+        # clips still decide the backbone's early stopping, and calibration refits this head without the clips
+        # it scores.
+        statistics = clip_statistics(every_clip.clips, variants, store, config.tile_px)
+        fit_statistics(net, statistics, every_clip.clips, config.seed)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     card = {
@@ -180,12 +215,6 @@ def train(
         best = _prefixed(tensors, "best.")
         _restore_optimizer(optimizer, tensors)
         state = json.loads((out_dir / CHECKPOINT_STATE_NAME).read_text())
-
-    held_variants = variants[:2]
-    held_labels = np.tile(held_out.labels, len(held_variants))
-
-    def held_out_logits(scorer: Detector) -> np.ndarray:
-        return np.concatenate([clip_logits(scorer, held_out, store, v) for v in held_variants])
 
     sampler = TileSampler(train_set, variants, store, config.tile_px)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -232,17 +261,21 @@ def train(
             check()
 
     net.load_state_dict(best)
-    held_logits = held_out_logits(
-        _without_held_out_statistics(detector, statistics, train_set.clips, config.seed) if hybrid else detector)
-    calibration = fit_calibration(held_logits, held_labels)
+    logits, labels, calibration_folds = calibration_logits(
+        detector, statistics, every_clip, held_out, store, variants[:2], config.seed)
+    calibration_clips = Dataset(tuple(c for fold in calibration_folds for c in fold.clips))
+    calibration = fit_calibration(logits, labels)
     detector = Detector(net, {
         **card,
         "calibration": calibration.to_dict(),
         "threshold": calibration.threshold,
         "training": {**asdict(config), "steps": state["step"], "history": state["history"]},
-        "data": {"train": train_set.summary(), "held_out": held_out.summary()},
-        "metrics": {"held_out_clean_and_augmented": clip_metrics(
-            held_labels, calibration.probability(held_logits), calibration.threshold)},
+        "data": {"train": train_set.summary(), "held_out": held_out.summary(),
+                 # folds: how many cross-fitting folds the calibration logits came from (1: the held-out clips)
+                 "calibration": {**calibration_clips.summary(), "variants": variants[:2],
+                                 "folds": len(calibration_folds)}},
+        "metrics": {"calibration_clean_and_augmented": clip_metrics(
+            labels, calibration.probability(logits), calibration.threshold)},
     })
     detector.save(out_dir)
     return detector

@@ -36,8 +36,10 @@ def main() -> None:
                   workers=args.workers)
     for leftover in ("checkpoint.safetensors", "checkpoint.json"):
         (args.out / leftover).unlink(missing_ok=True)
-    metrics = model.card["metrics"]["held_out_clean_and_augmented"]
-    print(f"{model.name}: held-out AUC {metrics['auc']:.3f}, threshold {model.threshold:.4f}, "
+    metrics = model.card["metrics"]["calibration_clean_and_augmented"]
+    real = model.card["data"]["calibration"]["real"]
+    print(f"{model.name}: out-of-fold AUC {metrics['auc']:.3f}, threshold {model.threshold:.4f} "
+          f"(FPR {metrics['fpr_at_threshold']:.3f} on {real} real clips, clean and augmented), "
           f"{(time.monotonic() - started) / 60:.1f} min")
 
 

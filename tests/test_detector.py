@@ -106,6 +106,7 @@ def test_trained_model_reloads_to_identical_scores(trained, clip_folder: Path) -
     card = json.loads((out / "model.json").read_text())
     assert card["backbone"] == detector.TrainConfig.backbone and 0 <= card["threshold"] <= 1
     assert card["data"]["train"]["clips"] + card["data"]["held_out"]["clips"] == 8
+    assert card["data"]["calibration"]["clips"] == 8 and card["data"]["calibration"]["folds"] == 2
     clip = next((clip_folder / "generated").rglob("*.mp4"))
     reloaded = detector.load(out)
     first, again = model.score(clip), reloaded.score(clip)
@@ -128,12 +129,15 @@ def test_score_gives_probability_verdict_and_timed_frames(trained, clip_folder: 
         assert result.note is None, "the test clips are large enough for the model"
 
 
-def test_clips_unlike_the_matched_form_are_inconclusive(trained, tmp_path: Path) -> None:
+def test_clips_unlike_the_matched_form_are_inconclusive(trained, clip_folder: Path, tmp_path: Path) -> None:
     model, _ = trained
-    small, blank = tmp_path / "small.mp4", tmp_path / "blank.mp4"
+    small, blank, grey = tmp_path / "small.mp4", tmp_path / "blank.mp4", tmp_path / "grey.mp4"
     media.write_video(small, [f[:48] for f in camera_frames(1)[:16]], fps=8)
     media.write_video(blank, [np.full((160, 240, 3), 16, np.uint8)] * 16, fps=8)
-    for path, reason in ((small, "48 px"), (blank, "no detail")):
+    media.write_video(grey, [np.repeat(f.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+                             for f in camera_frames(1)[:16]], fps=8)
+    assert model.score(clip_folder / "real" / "real-source-1" / "clip0.mp4").note is None, "in colour: judged"
+    for path, reason in ((small, "48 px"), (blank, "no detail"), (grey, "greyscale")):
         result = model.score(path)
         assert result.verdict == "inconclusive" and reason in result.note
         assert 0.0 <= result.score <= 1.0
@@ -176,7 +180,7 @@ def test_train_command_passes_its_options_to_training(clip_folder: Path, tmp_pat
     training = json.loads((tmp_path / "model" / "model.json").read_text())["training"]
     assert (training["min_gain_auc"], training["max_steps"], training["tile_px"]) == (0.5, 4, 32)
     assert training["patience_evals"] == detector.TrainConfig.patience_evals
-    assert "warning: the threshold" in result.output and "rests on 2 held-out real clips" in result.output
+    assert "warning: the threshold" in result.output and "rests on 4 real clips scored out of fold" in result.output
 
 
 def test_unreadable_clip_is_bad_input(trained, tmp_path: Path) -> None:
