@@ -64,8 +64,11 @@ def _reduced_size(height: int, width: int) -> tuple[int, int]:
 
 
 def _reduced(image: np.ndarray) -> np.ndarray:
-    """An image at 1/4 size (area average, same type)."""
-    return _resized(image, _reduced_size(*image.shape[:2]), cv2.INTER_AREA)
+    """An image at 1/4 size (area average, same type), halved twice: OpenCV's area average is about 10 times
+    faster by exact halves than in one step by 4 (the rounding in between moves a value by a level at most)."""
+    height, width = image.shape[:2]
+    half = _resized(image, (max(1, width // 2), max(1, height // 2)), cv2.INTER_AREA)
+    return _resized(half, _reduced_size(height, width), cv2.INTER_AREA)
 
 
 def _mark_size(height: int, width: int) -> tuple[int, int]:
@@ -138,29 +141,32 @@ class SsimGuard:
         host_variance += cv2.resize(fine_variance, blocks, interpolation=cv2.INTER_AREA)
         if host_small.ndim == 3:
             mark_mean, mark_variance = mark_mean[..., None], mark_variance[..., None]
-        self.host_mean = host_mean
-        self.mark_mean = np.broadcast_to(mark_mean, host_mean.shape)
+        mark_mean = np.broadcast_to(mark_mean, host_mean.shape)
+        # SSIM's terms split into parts that do not depend on the scale a, computed once: with s = h + a m, the
+        # luminance term (2 h s + C1) / (h^2 + C1 + s^2) is n / (n + a^2 m^2) where n = 2 h^2 + C1 + a (2 h m).
+        self.luminance_base = 2 * host_mean * host_mean + SSIM_C1
+        self.luminance_cross = 2 * host_mean * mark_mean
+        self.mark_mean_power = mark_mean * mark_mean
         self.mark_variance = mark_variance
-        # The parts of SSIM's terms that do not depend on the scale, computed once.
-        self.host_power = host_mean * host_mean + SSIM_C1
         self.structure_base = 2 * host_variance + SSIM_C2
         # Only blocks within reach of black or white can clip (4 deviations of the full-strength mark).
-        reach = np.abs(self.mark_mean) + CLIP_REACH_DEVIATIONS * np.sqrt(mark_variance)
+        reach = np.abs(mark_mean) + CLIP_REACH_DEVIATIONS * np.sqrt(mark_variance)
         self.near_extreme = np.nonzero((host_mean < reach) | (host_mean > 255.0 - reach))
         self.near_host_mean = host_mean[self.near_extreme]
-        self.near_mark_mean = self.mark_mean[self.near_extreme]
+        self.near_mark_mean = mark_mean[self.near_extreme]
         self.near_mark_deviation = np.sqrt(np.broadcast_to(mark_variance, host_mean.shape)[self.near_extreme])
 
     def ssim(self, scale: float) -> float:
         """The predicted mean SSIM of the frame with the mark multiplied by `scale`."""
-        host_mean, near = self.host_mean, self.near_extreme
-        shifted = host_mean + scale * self.mark_mean
-        if near[0].size:
+        power = scale * scale
+        numerator = self.luminance_base + scale * self.luminance_cross
+        luminance = numerator / (numerator + power * self.mark_mean_power)
+        near = self.near_extreme
+        if near[0].size:  # there the mean moves by what clipping leaves of the mark
             level = self.near_host_mean
-            shifted[near] = level + _clipped_mean_shift(level, scale * self.near_mark_mean,
-                                                        scale * self.near_mark_deviation)
-        luminance = (2 * host_mean * shifted + SSIM_C1) / (self.host_power + shifted * shifted)
-        structure = self.structure_base / (self.structure_base + scale * scale * self.mark_variance)
+            shifted = level + _clipped_mean_shift(level, scale * self.near_mark_mean, scale * self.near_mark_deviation)
+            luminance[near] = (2 * level * shifted + SSIM_C1) / (level * level + SSIM_C1 + shifted * shifted)
+        structure = self.structure_base / (self.structure_base + power * self.mark_variance)
         return float(np.mean(luminance * structure))
 
     def largest_scale(self, target: float) -> float:
