@@ -165,17 +165,17 @@ def load(model_dir: str | os.PathLike | None = None, threads: int | None = None)
 
     threads: CPU threads for torch (None keeps torch's default; 1 is fastest on a busy machine).
     """
+    model_dir = Path(model_dir) if model_dir is not None else REFERENCE_DIR
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder")
+    card = read_card(model_dir)  # a folder that is no model is refused before torch is imported (seconds)
+
     import torch
 
     from detector.network import build, load_weights
 
     if threads is not None:
         torch.set_num_threads(threads)
-
-    model_dir = Path(model_dir) if model_dir is not None else REFERENCE_DIR
-    if not model_dir.is_dir():
-        raise ModelError(f"{model_dir}: no such model folder")
-    card = read_card(model_dir)
     net = build(card["backbone"], representation=card["input"].get("representation", "residual"))
     load_weights(net, model_dir / WEIGHTS_NAME)
     net.eval()

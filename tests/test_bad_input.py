@@ -443,3 +443,12 @@ def test_an_output_on_a_file_system_without_hard_links_is_still_never_replaced(t
     with pytest.raises(BadInput, match="already exists"):
         move_into_place(second, target, overwrite=False)
     assert target.read_bytes() == b"first" and not first.exists() and second.exists()
+
+
+def test_a_folder_that_is_no_model_is_refused_before_torch_loads(tmp_path: Path) -> None:
+    probe = ("import sys; from detector.model import load; from provenance.errors import ModelError\n"
+             f"for folder in ({str(tmp_path / 'missing')!r}, {str(tmp_path)!r}):\n"
+             "    try:\n        load(folder)\n    except ModelError:\n        pass\n"
+             "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "False\n", done.stderr  # a typo in --detector answers in a moment, not after torch's import

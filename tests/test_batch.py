@@ -65,7 +65,7 @@ def test_moderation_example_labels_a_folder(inbox: Path, home: Path, tmp_path: P
 
 
 @pytest.mark.parametrize(("labels_folder", "options", "reason"), [
-    (".", ["--detector", "no-such-model"], "no such model folder"),
+    (".", ["--trust-anchors", "no-such-anchors.pem"], "no such file"),
     ("missing", [], "does not exist"),
 ])
 def test_the_moderation_example_stops_on_bad_options_with_one_line(labels_folder: str, options: list[str], reason: str,
