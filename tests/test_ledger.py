@@ -511,15 +511,16 @@ def test_a_schema_version_that_is_not_a_number_is_not_a_ledger(tmp_path: Path) -
         Ledger.open(url)
 
 
-def test_reading_commands_never_create_a_ledger(tmp_path: Path) -> None:
-    missing = tmp_path / "typo.sqlite"
+def test_reading_commands_never_create_a_ledger(ledger_url: str) -> None:
     for command in (["list"], ["show", "00"], ["export"]):
-        result = run("ledger", *command, "--ledger", missing)
-        assert result.exit_code == 1
-        assert result.stderr == f"error: no ledger at {missing} (nothing has been signed with it)\n"
-    assert not missing.exists()
-    Ledger.open(tmp_path / "empty.sqlite").close()
-    result = run("ledger", "list", "--ledger", tmp_path / "empty.sqlite")
+        result = run("ledger", *command, "--ledger", ledger_url)
+        assert result.exit_code == 1 and "(nothing has been signed with it)" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    with pytest.raises(LedgerError, match="nothing has been signed with it"):  # still no ledger there
+        Ledger.open(ledger_url, create=False)
+    assert "://" in ledger_url or not Path(ledger_url).exists()  # not even an empty SQLite file
+    Ledger.open(ledger_url).close()
+    result = run("ledger", "list", "--ledger", ledger_url)
     assert result.exit_code == 0 and result.stdout == "" and result.stderr.startswith("no credentials in ")
 
 
