@@ -267,6 +267,7 @@ class Credentials:
             private = serialization.load_pem_private_key(key_pem, password=None)
         except (ValueError, TypeError):
             raise KeyMissing(f"{key}: not an unencrypted PEM private key") from None
+        _check_leaf(x509.load_pem_x509_certificates(chain_pem)[0], private, chain, key)
         key_pem = _pem_key(private)  # C2PA wants PKCS#8
         return cls(alg=alg or _alg_of(private), chain_pem=chain_pem, key_pem=key_pem)
 
@@ -287,6 +288,16 @@ class Credentials:
             return c2pa.Signer.from_info(info)
         except c2pa.C2paError as exc:
             raise SigningError(f"cannot create a signer: {exc}") from None
+
+
+def _check_leaf(leaf: x509.Certificate, private, chain: str | os.PathLike, key: str | os.PathLike) -> None:
+    """Refuse, before any clip is encoded, a chain and key that C2PA signing would reject at the end."""
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if leaf.public_key().public_bytes(*spki) != private.public_key().public_bytes(*spki):
+        raise SigningError(f"{key} is not the private key of the first certificate in {chain}")
+    if leaf.issuer == leaf.subject:
+        raise SigningError(f"{chain} starts with a self-signed certificate (a CA?); C2PA needs the signing "
+                           "certificate its CA issued, first")
 
 
 def _alg_of(private) -> str:

@@ -452,3 +452,15 @@ def test_a_folder_that_is_no_model_is_refused_before_torch_loads(tmp_path: Path)
              "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout == "False\n", done.stderr  # a typo in --detector answers in a moment, not after torch's import
+
+
+@pytest.mark.parametrize(("chain", "key", "reason"), [
+    ("signing-chain.pem", "ca-key.pem", "is not the private key of the first certificate in"),
+    ("ca.pem", "ca-key.pem", "starts with a self-signed certificate"),
+])
+def test_a_certificate_and_key_c2pa_would_reject_are_refused_before_any_work(chain: str, key: str, reason: str,
+                                                                           home: Path, clip: Path,
+                                                                           tmp_path: Path) -> None:
+    result = run("sign", clip, "-o", tmp_path / "out.mp4", "--cert", home / chain, "--key", home / key, home=home)
+    assert result.exit_code == 1 and reason in _one_clear_line(result.stderr)
+    assert list(tmp_path.iterdir()) == []
