@@ -292,5 +292,7 @@ ATTACKS: dict[str, Attack] = {
     "window-2s": window(2.0, start_s=0.5),
     "drop-20%": drop_frames(0.2),
     "flip": flip(),
+    "pillarbox-4:3-in-16:9": bars(1 / 6, vertical=True),
+    "letterbox-16:9-in-9:16": bars(1.0, vertical=False),
     "crop-80%+brightness+20%+h264-crf30": compose(crop(0.80), brightness(1.2), reencode("h264", 30)),
 }

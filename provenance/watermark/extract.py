@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from provenance import media
+from provenance.borders import inside_borders
 from provenance.errors import BadInput
 from provenance.watermark.pattern import (
     DETECTION_ENERGY,
@@ -400,8 +401,8 @@ def _expected_noise(key: WatermarkKey, payload: Payload | None) -> np.ndarray:
 def extract_frames(frames: Iterable[np.ndarray], key: WatermarkKey) -> Detection:
     """Look for the watermark in frames held in memory (luma (H, W) or RGB (H, W, 3), uint8)."""
     sums = _FrameSums()
-    for frame in frames:
-        sums.add(_luma(np.asarray(frame)))
+    for luma in inside_borders(_luma(np.asarray(frame)) for frame in frames):
+        sums.add(luma)
     return _analyse(sums, key)
 
 
@@ -411,7 +412,9 @@ def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None =
     Clips longer than LONG_CLIP_SECONDS are read from their reference frames only (about half the
     frames of a typical H.264 stream, decoded in about half the time), and no clip beyond its first
     `max_frames` frames read (None: to its end), so an hour-long upload is judged in bounded time on its
-    first minutes. Evidence is checked after 24,
+    first minutes. Uniform borders that a platform added around the picture (letterbox or pillarbox bars)
+    are cropped away first (`provenance.borders`), so the picture is read as the stamp left it. Evidence
+    is checked after 24,
     48, 96, ... frames; once a check detects the mark and its payload passes the check bits, the rest
     of the clip is not decoded. Looking several times is paid for: each early check's p-value is
     multiplied by 8 / 0.05 = 160 and the final one divided by 0.95, so the chance that any look
@@ -421,7 +424,7 @@ def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None =
     frames = media.iter_reference_frames(path, "gray") if long_clip else media.iter_frames(path, "gray")
     sums = _FrameSums()
     next_check, checks = FIRST_CHECK_FRAMES, 0
-    for frame in frames:
+    for frame in inside_borders(frames):
         sums.add(frame)
         if max_frames is not None and sums.frames >= max_frames:
             break

@@ -1,0 +1,51 @@
+"""Uniform borders around the picture (letterbox, pillarbox) are found and cropped away, and only those."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+from provenance.attacks import Clip
+from provenance.borders import inside_borders, picture_box
+
+REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
+
+
+@pytest.fixture(scope="module")
+def lumas() -> list[np.ndarray]:
+    """Real footage as luma, 12 frames."""
+    return [frame[..., 1].copy() for frame in Clip.read(REAL_CLIP, 12).frames]
+
+
+def _framed(luma: np.ndarray, top: int, bottom: int, left: int, right: int, level: int = 16) -> np.ndarray:
+    return np.pad(luma, ((top, bottom), (left, right)), constant_values=level)
+
+
+def test_bars_around_the_picture_are_found(lumas: list[np.ndarray]) -> None:
+    height, width = lumas[0].shape
+    framed = [_framed(luma, 40, 41, 90, 90) for luma in lumas]
+    assert picture_box(framed) == (slice(40, 40 + height), slice(90, 90 + width))
+
+
+def test_a_picture_without_bars_is_kept_whole(lumas: list[np.ndarray]) -> None:
+    height, width = lumas[0].shape
+    rows, columns = picture_box(lumas)
+    assert (rows.indices(height), columns.indices(width)) == ((0, height, 1), (0, width, 1))
+
+
+def test_frames_of_one_colour_say_nothing_about_borders(lumas: list[np.ndarray]) -> None:
+    framed = [_framed(luma, 30, 30, 0, 0) for luma in lumas]
+    black = [np.full_like(framed[0], 16) for _ in range(5)]  # a fade from black before the picture
+    cropped = list(inside_borders(black + framed))
+    assert len(cropped) == len(black) + len(framed)
+    assert all(frame.shape == lumas[0].shape for frame in cropped)
+    assert np.array_equal(cropped[-1], lumas[-1])
+
+
+def test_borders_never_take_most_of_the_frame() -> None:
+    flat = [np.full((90, 160), 40, np.uint8) for _ in range(4)]
+    for frame in flat:
+        frame[44:46, 70:90] = 200  # a small bright mark: a picture of 2 rows would be all that is left
+    rows, _ = picture_box(flat)
+    assert rows.indices(90) == (0, 90, 1)
