@@ -216,6 +216,28 @@ def bars(fraction_each_side: float, vertical: bool) -> Attack:
     return _per_frame(fn)
 
 
+def blurred_fill(aspect: float = 9 / 16, sigma_fraction: float = 0.03) -> Attack:
+    """Set the picture in a frame of width/height `aspect` filled with a blurred, enlarged, darker copy of itself
+    (as apps fill a portrait frame around a landscape clip); blur sigma `sigma_fraction` of the frame's width."""
+    if not aspect > 0:
+        raise BadInput(f"aspect must be positive, got {aspect}")
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        height, width = frame.shape[:2]
+        out_height = max(height, round(width / aspect / 2) * 2)
+        out_width = max(width, round(height * aspect / 2) * 2)
+        cover = max(out_height / height, out_width / width)
+        background = cv2.resize(frame, (round(width * cover), round(height * cover)), interpolation=cv2.INTER_LINEAR)
+        top, left = (background.shape[0] - out_height) // 2, (background.shape[1] - out_width) // 2
+        background = background[top:top + out_height, left:left + out_width]
+        out = (cv2.GaussianBlur(background, (0, 0), sigma_fraction * out_width) * 0.7).astype(np.uint8)
+        top, left = (out_height - height) // 2, (out_width - width) // 2
+        out[top:top + height, left:left + width] = frame
+        return out
+
+    return _per_frame(fn)
+
+
 def rotate90() -> Attack:
     """Turn the picture a quarter turn clockwise (a portrait clip shown sideways, or the reverse)."""
     return _per_frame(lambda frame: np.ascontiguousarray(np.rot90(frame, -1)))
@@ -294,5 +316,6 @@ ATTACKS: dict[str, Attack] = {
     "flip": flip(),
     "pillarbox-4:3-in-16:9": bars(1 / 6, vertical=True),
     "letterbox-16:9-in-9:16": bars(1.0, vertical=False),
+    "blurred-fill-9:16": blurred_fill(9 / 16),
     "crop-80%+brightness+20%+h264-crf30": compose(crop(0.80), brightness(1.2), reencode("h264", 30)),
 }

@@ -1,8 +1,10 @@
 """Finding the picture inside the uniform borders that players and platforms add around it.
 
 A landscape clip shown in a portrait frame gets bars above and below (letterbox), a 4:3 clip in a 16:9
-frame gets bars left and right (pillarbox). Readers that expect the picture to fill the frame take the box
-inside such bars: rows and columns at the edges that are flat, at one level, in every sampled frame.
+frame gets bars left and right (pillarbox); some apps fill the rest of the frame with a blurred, enlarged copy
+of the picture instead. Readers that expect the picture to fill the frame take the box inside such borders:
+rows and columns at the edges that are flat, at one level, in every sampled frame (`picture_box`), or, as a
+second candidate, those without fine detail in any of them (`detailed_box`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 
+import cv2
 import numpy as np
 
 FLAT_LEVELS = 2.0  # a border row or column varies along its length by at most this (standard deviation, levels)
 LEVEL_TOLERANCE_LEVELS = 4.0  # and its mean stays this close to the outermost row's or column's
 MIN_PICTURE_FRACTION = 0.25  # borders never take more than 3/4 of a side (a flat frame has no picture to find)
+DETAIL_LEVELS = 2.0  # a row or column of the picture has fine detail above this (RMS of luma minus its 3x3 mean)
+MIN_EXTRA_CROP_FRACTION = 0.2  # the detailed box is a second candidate only if it crops this much more of a side
 SAMPLE_FRAMES = 8  # frames with some detail that the borders must be flat in
 MAX_LOOKAHEAD_FRAMES = 64  # frames held back at most while looking for them (a long fade from black)
 Box = tuple[slice, slice]
@@ -49,11 +54,43 @@ def _inner_span(frames: Sequence[np.ndarray]) -> slice:
     return slice(top, height - bottom)
 
 
-def inside_borders(lumas: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """The frames cropped to the picture inside their shared borders, found from the first frames with detail.
+def detailed_box(lumas: Sequence[np.ndarray]) -> Box:
+    """The (rows, columns) between the outermost ones with fine detail in some frame; the whole frame if that
+    leaves less than MIN_PICTURE_FRACTION of a side."""
+    if not lumas:
+        return FULL_FRAME
+    residuals = [np.abs(frame.astype(np.float32) - cv2.blur(frame.astype(np.float32), (3, 3))) for frame in lumas]
+    return _detailed_span(residuals, axis=1), _detailed_span(residuals, axis=0)
 
-    Up to MAX_LOOKAHEAD_FRAMES frames are held back until SAMPLE_FRAMES of them show some detail (frames
-    of one flat colour say nothing about borders); then every frame, those included, is cropped alike.
+
+def _detailed_span(residuals: Sequence[np.ndarray], axis: int) -> slice:
+    """The span of rows (axis 1) or columns (axis 0) whose residual RMS exceeds DETAIL_LEVELS in some frame."""
+    rms = np.max([np.sqrt(np.mean(residual * residual, axis=axis)) for residual in residuals], axis=0)
+    inside = np.flatnonzero(rms > DETAIL_LEVELS)
+    if inside.size == 0 or inside[-1] + 1 - inside[0] < MIN_PICTURE_FRACTION * rms.size:
+        return slice(None)
+    return slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+def candidate_boxes(lumas: Sequence[np.ndarray]) -> list[Box]:
+    """Where the picture may be: inside uniform borders, and also inside undetailed ones (a blurred fill) when
+    those crop clearly more."""
+    if not lumas or len({frame.shape for frame in lumas}) != 1:
+        return [FULL_FRAME]
+    uniform, detailed = picture_box(lumas), detailed_box(lumas)
+    shape = lumas[0].shape
+    extra = [
+        (inner.indices(size)[1] - inner.indices(size)[0]) / (outer.indices(size)[1] - outer.indices(size)[0])
+        for inner, outer, size in zip(detailed, uniform, shape, strict=True)
+    ]
+    return [uniform, detailed] if min(extra) <= 1 - MIN_EXTRA_CROP_FRACTION else [uniform]
+
+
+def framed(lumas: Iterable[np.ndarray]) -> tuple[list[Box], Iterator[np.ndarray]]:
+    """The candidate boxes of a stream of luma frames, found from its first frames with detail, and the stream.
+
+    Up to MAX_LOOKAHEAD_FRAMES frames are held back until SAMPLE_FRAMES of them show some detail (frames of one
+    flat colour say nothing about borders); the stream returned starts with those held back.
     """
     frames = iter(lumas)
     held: list[np.ndarray] = []
@@ -64,6 +101,4 @@ def inside_borders(lumas: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
             detailed.append(frame)
         if len(detailed) == SAMPLE_FRAMES or len(held) == MAX_LOOKAHEAD_FRAMES:
             break
-    box = picture_box(detailed) if detailed and len({f.shape for f in detailed}) == 1 else FULL_FRAME
-    for frame in chain(held, frames):
-        yield frame[box]
+    return candidate_boxes(detailed), chain(held, frames)

@@ -1,4 +1,4 @@
-"""Uniform borders around the picture (letterbox, pillarbox) are found and cropped away, and only those."""
+"""Borders around the picture (letterbox, pillarbox bars; a blurred fill) are found and cropped away, and only those."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from provenance.attacks import Clip
-from provenance.borders import inside_borders, picture_box
+from provenance.attacks import Clip, blurred_fill
+from provenance.borders import candidate_boxes, framed, picture_box
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
 
@@ -35,12 +35,24 @@ def test_a_picture_without_bars_is_kept_whole(lumas: list[np.ndarray]) -> None:
 
 
 def test_frames_of_one_colour_say_nothing_about_borders(lumas: list[np.ndarray]) -> None:
-    framed = [_framed(luma, 30, 30, 0, 0) for luma in lumas]
-    black = [np.full_like(framed[0], 16) for _ in range(5)]  # a fade from black before the picture
-    cropped = list(inside_borders(black + framed))
-    assert len(cropped) == len(black) + len(framed)
-    assert all(frame.shape == lumas[0].shape for frame in cropped)
-    assert np.array_equal(cropped[-1], lumas[-1])
+    framed_lumas = [_framed(luma, 30, 30, 0, 0) for luma in lumas]
+    black = [np.full_like(framed_lumas[0], 16) for _ in range(5)]  # a fade from black before the picture
+    boxes, frames = framed(black + framed_lumas)
+    height, width = lumas[0].shape
+    assert boxes == [(slice(30, 30 + height), slice(0, width))]
+    assert sum(1 for _ in frames) == len(black) + len(framed_lumas), "every frame is still read"
+
+
+def test_a_picture_on_a_blurred_copy_of_itself_is_a_second_candidate(lumas: list[np.ndarray]) -> None:
+    height, width = lumas[0].shape
+    assert candidate_boxes(lumas) == [picture_box(lumas)], "a plain picture has one place"
+    filled = [blurred_fill(9 / 16)(Clip([np.dstack([luma] * 3)], 24.0)).frames[0][..., 0] for luma in lumas]
+    boxes = candidate_boxes(filled)
+    assert len(boxes) == 2
+    top = (filled[0].shape[0] - height) // 2
+    rows, columns = boxes[1]
+    assert abs(rows.start - top) <= 2 and abs(rows.stop - (top + height)) <= 2
+    assert columns.indices(width) == (0, width, 1)
 
 
 def test_borders_never_take_most_of_the_frame() -> None:

@@ -14,7 +14,7 @@ from skimage.metrics import structural_similarity
 
 from conftest import SHARED_DATA
 from provenance import media
-from provenance.attacks import Clip, bars, compose, crop, flip, reencode, scale, window
+from provenance.attacks import Clip, bars, blurred_fill, compose, crop, flip, reencode, scale, window
 from provenance.errors import BadInput, KeyMissing
 from provenance.keys import read_watermark_secret
 from provenance.watermark import (
@@ -172,9 +172,10 @@ def test_extract_respects_max_frames(marked_240p_file: Path, key) -> None:
         window(0.4, start_s=0.5),
         compose(bars(1 / 6, vertical=True), reencode("h264", 23)),
         compose(bars(0.5, vertical=False), reencode("h264", 23)),
+        compose(blurred_fill(9 / 16), reencode("h264", 23)),
     ],
     ids=["h264-crf30", "h265-crf32", "half-size", "crop-64%", "off-centre-crop-rescale", "flip", "window",
-         "pillarbox", "letterbox"],
+         "pillarbox", "letterbox", "blurred-fill"],
 )
 def test_payload_survives(marked: Clip, key, payload, attack) -> None:
     detection = extract_frames(attack(marked).frames, key)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from provenance import media
-from provenance.borders import inside_borders
+from provenance.borders import framed
 from provenance.errors import BadInput
 from provenance.watermark.pattern import (
     DETECTION_ENERGY,
@@ -400,10 +400,7 @@ def _expected_noise(key: WatermarkKey, payload: Payload | None) -> np.ndarray:
 
 def extract_frames(frames: Iterable[np.ndarray], key: WatermarkKey) -> Detection:
     """Look for the watermark in frames held in memory (luma (H, W) or RGB (H, W, 3), uint8)."""
-    sums = _FrameSums()
-    for luma in inside_borders(_luma(np.asarray(frame)) for frame in frames):
-        sums.add(luma)
-    return _analyse(sums, key)
+    return _read(key, (_luma(np.asarray(frame)) for frame in frames))
 
 
 def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None = MAX_READ_FRAMES) -> Detection:
@@ -412,25 +409,38 @@ def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None =
     Clips longer than LONG_CLIP_SECONDS are read from their reference frames only (about half the
     frames of a typical H.264 stream, decoded in about half the time), and no clip beyond its first
     `max_frames` frames read (None: to its end), so an hour-long upload is judged in bounded time on its
-    first minutes. Uniform borders that a platform added around the picture (letterbox or pillarbox bars)
-    are cropped away first (`provenance.borders`), so the picture is read as the stamp left it. Evidence
-    is checked after 24,
-    48, 96, ... frames; once a check detects the mark and its payload passes the check bits, the rest
-    of the clip is not decoded. Looking several times is paid for: each early check's p-value is
-    multiplied by 8 / 0.05 = 160 and the final one divided by 0.95, so the chance that any look
-    declares an unmarked clip "detected" stays at most 1e-6.
+    first minutes. Evidence is checked after 24, 48, 96, ... frames; once a check detects the mark and its
+    payload passes the check bits, the rest of the clip is not decoded. Looking several times is paid for:
+    each early check's p-value is multiplied by 8 / 0.05 = 160 and the final one divided by 0.95, so the
+    chance that any look declares an unmarked clip "detected" stays at most 1e-6.
     """
     long_clip = media.probe(path).duration_s > LONG_CLIP_SECONDS
     frames = media.iter_reference_frames(path, "gray") if long_clip else media.iter_frames(path, "gray")
-    sums = _FrameSums()
+    return _read(key, frames, max_frames, EARLY_CHECKS)
+
+
+def _read(
+    key: WatermarkKey, lumas: Iterable[np.ndarray], max_frames: int | None = None, early_checks: int = 0
+) -> Detection:
+    """Sum the frames inside each place the picture may be (the whole frame, or inside borders a platform added
+    around it: `provenance.borders`) and test each; the false-positive budget is split evenly among the places
+    and looks, so it stays at most 1e-6 per clip. The first detection with its payload wins, else the reading
+    with the smallest p-value."""
+    boxes, frames = framed(lumas)
+    sums = [_FrameSums() for _ in boxes]
+    share = 1.0 / len(boxes)
     next_check, checks = FIRST_CHECK_FRAMES, 0
-    for frame in inside_borders(frames):
-        sums.add(frame)
-        if max_frames is not None and sums.frames >= max_frames:
+    for frame in frames:
+        for box, box_sums in zip(boxes, sums, strict=True):
+            box_sums.add(frame[box])
+        if max_frames is not None and sums[0].frames >= max_frames:
             break
-        if sums.frames == next_check and checks < EARLY_CHECKS:
-            early = _analyse(sums, key, EARLY_CHECK_SHARE / EARLY_CHECKS)
-            if early.detected and early.payload is not None:
-                return early
+        if sums[0].frames == next_check and checks < early_checks:
+            for box_sums in sums:
+                early = _analyse(box_sums, key, share * EARLY_CHECK_SHARE / early_checks)
+                if early.detected and early.payload is not None:
+                    return early
             next_check, checks = 2 * next_check, checks + 1
-    return _analyse(sums, key, 1.0 - EARLY_CHECK_SHARE)
+    final_share = 1.0 - EARLY_CHECK_SHARE if early_checks else 1.0
+    readings = [_analyse(box_sums, key, share * final_share) for box_sums in sums]
+    return min(readings, key=lambda reading: (not reading.detected, reading.p_value))
