@@ -3,8 +3,8 @@
 A landscape clip shown in a portrait frame gets bars above and below (letterbox), a 4:3 clip in a 16:9
 frame gets bars left and right (pillarbox); some apps fill the rest of the frame with a blurred, enlarged copy
 of the picture instead. Readers that expect the picture to fill the frame take the box inside such borders:
-rows and columns at the edges that are flat, at one level, in every sampled frame (`picture_box`), or, as a
-second candidate, those without fine detail in any of them (`detailed_box`).
+rows and columns at the edges that are flat, at one level, in every sampled frame (`picture_box`), or those
+without fine detail in any of them (`detailed_box`); the whole frame stays a candidate too.
 """
 
 from __future__ import annotations
@@ -73,17 +73,29 @@ def _detailed_span(residuals: Sequence[np.ndarray], axis: int) -> slice:
 
 
 def candidate_boxes(lumas: Sequence[np.ndarray]) -> list[Box]:
-    """Where the picture may be: inside uniform borders, and also inside undetailed ones (a blurred fill) when
-    those crop clearly more."""
+    """Where the picture may be: the whole frame; inside uniform borders, if there are any; inside undetailed
+    borders (a blurred fill), if those crop clearly more.
+
+    The whole frame always stays a candidate: a clip's own flat rows (a plain wall above a head) look like a
+    border, and cropping them would stretch the picture on one axis only.
+    """
     if not lumas or len({frame.shape for frame in lumas}) != 1:
         return [FULL_FRAME]
-    uniform, detailed = picture_box(lumas), detailed_box(lumas)
     shape = lumas[0].shape
-    extra = [
-        (inner.indices(size)[1] - inner.indices(size)[0]) / (outer.indices(size)[1] - outer.indices(size)[0])
-        for inner, outer, size in zip(detailed, uniform, shape, strict=True)
-    ]
-    return [uniform, detailed] if min(extra) <= 1 - MIN_EXTRA_CROP_FRACTION else [uniform]
+    uniform, detailed = picture_box(lumas), detailed_box(lumas)
+    boxes = [FULL_FRAME]
+    if _spans(uniform, shape) != _spans(FULL_FRAME, shape):
+        boxes.append(uniform)
+    kept = [(inner[1] - inner[0]) / (outer[1] - outer[0])
+            for inner, outer in zip(_spans(detailed, shape), _spans(uniform, shape), strict=True)]
+    if min(kept) <= 1 - MIN_EXTRA_CROP_FRACTION:
+        boxes.append(detailed)
+    return boxes
+
+
+def _spans(box: Box, shape: tuple[int, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A box's (start, stop) of rows and of columns in a frame of `shape`."""
+    return tuple(span.indices(size)[:2] for span, size in zip(box, shape, strict=False))
 
 
 def framed(lumas: Iterable[np.ndarray]) -> tuple[list[Box], Iterator[np.ndarray]]:

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from provenance.attacks import Clip, blurred_fill
-from provenance.borders import candidate_boxes, framed, picture_box
+from provenance.borders import FULL_FRAME, candidate_boxes, framed, picture_box
 
 REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
 
@@ -39,16 +39,16 @@ def test_frames_of_one_colour_say_nothing_about_borders(lumas: list[np.ndarray])
     black = [np.full_like(framed_lumas[0], 16) for _ in range(5)]  # a fade from black before the picture
     boxes, frames = framed(black + framed_lumas)
     height, width = lumas[0].shape
-    assert boxes == [(slice(30, 30 + height), slice(0, width))]
+    assert boxes == [FULL_FRAME, (slice(30, 30 + height), slice(0, width))]
     assert sum(1 for _ in frames) == len(black) + len(framed_lumas), "every frame is still read"
 
 
 def test_a_picture_on_a_blurred_copy_of_itself_is_a_second_candidate(lumas: list[np.ndarray]) -> None:
     height, width = lumas[0].shape
-    assert candidate_boxes(lumas) == [picture_box(lumas)], "a plain picture has one place"
+    assert candidate_boxes(lumas) == [FULL_FRAME], "a plain picture has one place"
     filled = [blurred_fill(9 / 16)(Clip([np.dstack([luma] * 3)], 24.0)).frames[0][..., 0] for luma in lumas]
     boxes = candidate_boxes(filled)
-    assert len(boxes) == 2
+    assert len(boxes) == 2 and boxes[0] == FULL_FRAME
     top = (filled[0].shape[0] - height) // 2
     rows, columns = boxes[1]
     assert abs(rows.start - top) <= 2 and abs(rows.stop - (top + height)) <= 2

@@ -422,10 +422,10 @@ def extract(path: str | os.PathLike, key: WatermarkKey, max_frames: int | None =
 def _read(
     key: WatermarkKey, lumas: Iterable[np.ndarray], max_frames: int | None = None, early_checks: int = 0
 ) -> Detection:
-    """Sum the frames inside each place the picture may be (the whole frame, or inside borders a platform added
-    around it: `provenance.borders`) and test each; the false-positive budget is split evenly among the places
-    and looks, so it stays at most 1e-6 per clip. The first detection with its payload wins, else the reading
-    with the smallest p-value."""
+    """Sum the frames inside each place the picture may be (the whole frame and, when there seem to be borders
+    a platform added around it, inside those: `provenance.borders`) and test each; the false-positive budget
+    is split evenly among the places and looks, so it stays at most 1e-6 per clip. The first detection with
+    its payload wins, else the reading with the smallest p-value."""
     boxes, frames = framed(lumas)
     sums = [_FrameSums() for _ in boxes]
     share = 1.0 / len(boxes)
