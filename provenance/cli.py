@@ -218,7 +218,8 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
               help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
 @click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",
               help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel processes.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Parallel processes (about 300 MB of memory each; more than the CPU cores rarely helps).")
 @home_option
 @ledger_option
 @json_option
