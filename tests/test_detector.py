@@ -22,6 +22,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 import detector
 import detector.cli as detector_cli
 from detector.calibration import fit_calibration
+from detector.distortions import TRANSFORMS
 from detector.forest import FOREST_MAX_LEAVES, FOREST_MIN_LEAF_ROWS, FOREST_PROBABILITY_FLOOR, FOREST_TREES
 from detector.metrics import clip_metrics, expected_calibration_error
 from detector.model import FRAME_STRIDE, WEIGHTS_NAME
@@ -224,6 +225,26 @@ def test_damaged_forest_is_refused(trained, clip_folder: Path, tmp_path: Path, d
     save_file(tensors, copy / WEIGHTS_NAME)
     with pytest.raises(ModelError, match=message):
         detector.load(copy).score(next((clip_folder / "real").rglob("*.mp4")))
+
+
+def test_group_folds_keep_groups_whole_and_hold_both_labels(clip_folder: Path) -> None:
+    dataset = detector.load_dataset(clip_folder)
+    folds = dataset.group_folds(2)
+    assert sorted(c.path for fold in folds for c in fold.clips) == sorted(c.path for c in dataset.clips)
+    first, second = ({c.group for c in fold.clips} for fold in folds)
+    assert not first & second
+    assert all(sorted(fold.labels.tolist()) == [0, 0, 1, 1] for fold in folds)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_audit_transforms_give_frames(name: str) -> None:
+    frames = np.stack(camera_frames(0)[:4])[:, :48, :64]
+    out = TRANSFORMS[name].apply(frames, TARGET_FPS)
+    assert out.dtype == np.uint8 and out.ndim == 4 and out.shape[-1] == 3 and len(out) == len(frames)
+    if name == "letterbox":
+        assert out.shape[1:3] == (64, 64) and out[:, :8].max() == 0 and out[:, -8:].max() == 0
+    if name == "rotate-90":
+        assert out.shape[1:3] == (64, 48)
 
 
 def test_calibration_is_monotonic_in_unit_interval_and_meets_fpr() -> None:
