@@ -14,7 +14,7 @@ from provenance.errors import BadInput
 Frames = np.ndarray
 Distortion = Callable[[Frames, float], Frames]
 
-AUGMENT_VERSION = "attacks-chain-2"
+AUGMENT_VERSION = "attacks-chain-3"
 AUGMENT_MIN_SIDE_PX = 64  # encoders can crash on tiny frames; platforms do not serve them either
 AUGMENT_CODECS = ("h264", "h264", "h265", "vp9")
 AUGMENT_CRF_RANGE = (18, 42)
@@ -22,8 +22,9 @@ AUGMENT_SCALE_RANGE = (0.4, 1.0)
 AUGMENT_CROP_AREA_RANGE = (0.4, 1.0)
 AUGMENT_BLUR_SIGMA_RANGE_PX = (0.3, 1.5)
 AUGMENT_NOISE_SIGMA_RANGE = (1.0, 6.0)
-AUGMENT_COLOUR_FACTOR_RANGE = (0.8, 1.2)
+AUGMENT_COLOUR_FACTOR_RANGE = (0.7, 1.3)  # brightness and contrast 1.3 flagged real clips when training stopped at 1.2
 AUGMENT_STEP_PROBABILITY = 0.5
+AUGMENT_COLOUR_PROBABILITY = 0.5  # platform and user colour edits are common
 
 
 def run(attack: attacks.Attack, frames: Frames, fps: float) -> Frames:
@@ -117,7 +118,7 @@ def random_platform_chain(rng: np.random.Generator, short_side_px: int) -> attac
         chain.append(attacks.blur(rng.uniform(*AUGMENT_BLUR_SIGMA_RANGE_PX)))
     if rng.random() < AUGMENT_STEP_PROBABILITY / 2:
         chain.append(attacks.noise(rng.uniform(*AUGMENT_NOISE_SIGMA_RANGE), seed=int(rng.integers(1 << 31))))
-    if rng.random() < AUGMENT_STEP_PROBABILITY / 2:
+    if rng.random() < AUGMENT_COLOUR_PROBABILITY:
         colour = (attacks.brightness, attacks.contrast, attacks.saturation)[rng.integers(3)]
         chain.append(colour(rng.uniform(*AUGMENT_COLOUR_FACTOR_RANGE)))
     chain.append(attacks.reencode(str(rng.choice(AUGMENT_CODECS)), int(rng.integers(*AUGMENT_CRF_RANGE))))
