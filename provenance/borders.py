@@ -17,8 +17,11 @@ import numpy as np
 
 FLAT_LEVELS = 2.0  # a border row or column varies along its length by at most this (standard deviation, levels)
 LEVEL_TOLERANCE_LEVELS = 4.0  # and its mean stays this close to the outermost row's or column's
-MIN_PICTURE_FRACTION = 0.25  # borders never take more than 3/4 of a side (a flat frame has no picture to find)
-DETAIL_LEVELS = 2.0  # a row or column of the picture has fine detail above this (RMS of luma minus its 3x3 mean)
+MIN_PICTURE_FRACTION = 0.15  # borders never take more than 85% of a side (a flat frame has no picture to find)
+DETAIL_WINDOW_PX = 9  # detail: the luma minus its mean over this window (a blurred fill has none at this scale)
+DETAIL_SHARE = 0.25  # a border row or column has less than this share of the frame's usual detail
+USUAL_DETAIL_PERCENTILE = 95  # the frame's usual detail: this percentile of its rows' (or columns')
+DETAIL_FLOOR_LEVELS = 0.5  # and less than this, in luma levels, is no detail at all
 MIN_EXTRA_CROP_FRACTION = 0.2  # the detailed box is a second candidate only if it crops this much more of a side
 SAMPLE_FRAMES = 8  # frames with some detail that the borders must be flat in
 MAX_LOOKAHEAD_FRAMES = 64  # frames held back at most while looking for them (a long fade from black)
@@ -48,48 +51,64 @@ def _inner_span(frames: Sequence[np.ndarray]) -> slice:
         run = np.all(flat, axis=0)
         return height if run.all() else int(np.argmin(run))
 
-    top, bottom = border(np.arange(height)), border(np.arange(height)[::-1])
-    if height - top - bottom < MIN_PICTURE_FRACTION * height:
+    return _centred_span(border(np.arange(height)), border(np.arange(height)[::-1]), height)
+
+
+def _centred_span(before: int, after: int, size: int) -> slice:
+    """The span inside borders of equal width, the smaller of `before` and `after` rows (or columns).
+
+    Players and apps centre the picture they frame, so the two borders match; where one side looks wider, the
+    picture's own plain rows beside it (a dark floor, a sky) have joined it, and are kept.
+    """
+    border = min(before, after)
+    if border == 0 or size - 2 * border < MIN_PICTURE_FRACTION * size:
         return slice(None)
-    return slice(top, height - bottom)
+    return slice(border, size - border)
 
 
 def detailed_box(lumas: Sequence[np.ndarray]) -> Box:
-    """The (rows, columns) between the outermost ones with fine detail in some frame; the whole frame if that
-    leaves less than MIN_PICTURE_FRACTION of a side."""
+    """The (rows, columns) inside borders of equal width without detail: the detail of a row or column (RMS of
+    the luma minus its local mean, the most in any frame) stays under DETAIL_SHARE of the frame's usual."""
     if not lumas:
         return FULL_FRAME
-    residuals = [np.abs(frame.astype(np.float32) - cv2.blur(frame.astype(np.float32), (3, 3))) for frame in lumas]
+    window = (DETAIL_WINDOW_PX, DETAIL_WINDOW_PX)
+    residuals = [frame.astype(np.float32) - cv2.blur(frame.astype(np.float32), window) for frame in lumas]
     return _detailed_span(residuals, axis=1), _detailed_span(residuals, axis=0)
 
 
 def _detailed_span(residuals: Sequence[np.ndarray], axis: int) -> slice:
-    """The span of rows (axis 1) or columns (axis 0) whose residual RMS exceeds DETAIL_LEVELS in some frame."""
+    """The span of rows (axis 1) or columns (axis 0) between the outermost ones with detail."""
     rms = np.max([np.sqrt(np.mean(residual * residual, axis=axis)) for residual in residuals], axis=0)
-    inside = np.flatnonzero(rms > DETAIL_LEVELS)
-    if inside.size == 0 or inside[-1] + 1 - inside[0] < MIN_PICTURE_FRACTION * rms.size:
+    threshold = max(DETAIL_FLOOR_LEVELS, DETAIL_SHARE * float(np.percentile(rms, USUAL_DETAIL_PERCENTILE)))
+    inside = np.flatnonzero(rms > threshold)
+    if inside.size == 0:
         return slice(None)
-    return slice(int(inside[0]), int(inside[-1]) + 1)
+    return _centred_span(int(inside[0]), rms.size - 1 - int(inside[-1]), rms.size)
 
 
 def candidate_boxes(lumas: Sequence[np.ndarray]) -> list[Box]:
     """Where the picture may be: the whole frame; inside uniform borders, if there are any; inside undetailed
-    borders (a blurred fill), if those crop clearly more.
+    borders (a blurred fill), if those crop clearly more. Borders on both axes are also tried one axis at a time.
 
-    The whole frame always stays a candidate: a clip's own flat rows (a plain wall above a head) look like a
-    border, and cropping them would stretch the picture on one axis only.
+    The whole frame always stays a candidate, and so does each axis alone: a clip's own bars or plain areas
+    (a letterboxed film, a wall above a head) look like borders too, and cropping them as well would stretch
+    the picture on one axis.
     """
     if not lumas or len({frame.shape for frame in lumas}) != 1:
         return [FULL_FRAME]
     shape = lumas[0].shape
     uniform, detailed = picture_box(lumas), detailed_box(lumas)
-    boxes = [FULL_FRAME]
-    if _spans(uniform, shape) != _spans(FULL_FRAME, shape):
-        boxes.append(uniform)
+    crops = [uniform]
     kept = [(inner[1] - inner[0]) / (outer[1] - outer[0])
             for inner, outer in zip(_spans(detailed, shape), _spans(uniform, shape), strict=True)]
     if min(kept) <= 1 - MIN_EXTRA_CROP_FRACTION:
-        boxes.append(detailed)
+        crops.append(detailed)
+    boxes, seen = [FULL_FRAME], {_spans(FULL_FRAME, shape)}
+    for rows, columns in crops:
+        for box in ((rows, slice(None)), (slice(None), columns), (rows, columns)):
+            if _spans(box, shape) not in seen:
+                seen.add(_spans(box, shape))
+                boxes.append(box)
     return boxes
 
 
