@@ -18,7 +18,7 @@ def main(data: str, out_dir: str, clip: str | None = None) -> None:
     dataset = detector.load_dataset(data)
     print(f"{len(dataset)} clips: {dataset.summary()['real']} real, {dataset.summary()['generated']} generated")
     model = detector.train(dataset, out_dir, detector.TrainConfig(name="my-detector"))
-    print(f"threshold {model.threshold:.4f} (at most 1% of held-out real clips above it)")
+    print(f"threshold {model.threshold:.4f} (at most 1% of the real clips, scored out of fold, above it)")
     report = detector.evaluate(model, dataset, conditions=["clean", "h264-crf28"], out_json=Path(out_dir) / "eval.json")
     print(format_table(report["per_distortion"]))
     if clip is not None:
