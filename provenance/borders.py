@@ -83,7 +83,9 @@ def _detailed_span(residuals: Sequence[np.ndarray], axis: int) -> slice:
     inside = np.flatnonzero(rms > threshold)
     if inside.size == 0:
         return slice(None)
-    return _centred_span(int(inside[0]), rms.size - 1 - int(inside[-1]), rms.size)
+    before, after = int(inside[0]), rms.size - 1 - int(inside[-1])
+    reach = DETAIL_WINDOW_PX // 2  # rows this close outside the picture see its edge through the window
+    return _centred_span(before + reach if before else 0, after + reach if after else 0, rms.size)
 
 
 def candidate_boxes(lumas: Sequence[np.ndarray]) -> list[Box]:

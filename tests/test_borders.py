@@ -60,7 +60,7 @@ def test_a_picture_on_a_blurred_copy_of_itself_is_a_second_candidate(lumas: list
     assert len(boxes) == 2 and boxes[0] == FULL_FRAME
     top = (filled[0].shape[0] - height) // 2
     rows, columns = boxes[1]
-    assert abs(rows.start - top) <= 5 and abs(rows.stop - (top + height)) <= 5  # the detail window reaches 4 px out
+    assert abs(rows.start - top) <= 1 and abs(rows.stop - (top + height)) <= 1
     assert columns.indices(width) == (0, width, 1)
 
 

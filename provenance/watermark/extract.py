@@ -432,9 +432,13 @@ def _read(
     next_check, checks = FIRST_CHECK_FRAMES, 0
     for frame in frames:
         sums[0].add(frame)  # the whole frame
-        half = _halved(frame) if len(boxes) > 1 and min(frame.shape) >= 2 * GRID_CELLS else None
+        half = None
         for box, box_sums in zip(boxes[1:], sums[1:], strict=True):
-            box_sums.add(frame[box] if half is None else half[tuple(_halved_span(span) for span in box)])
+            picture = frame[box]
+            if min(picture.shape) >= 2 * GRID_CELLS:  # large enough to reduce from a half-size copy
+                half = _halved(frame) if half is None else half
+                picture = half[tuple(_halved_span(span) for span in box)]
+            box_sums.add(picture)
         if max_frames is not None and sums[0].frames >= max_frames:
             break
         if sums[0].frames == next_check and checks < early_checks:  # the places take turns, so looks cost the same
@@ -449,7 +453,8 @@ def _read(
 
 def _halved(frame: np.ndarray) -> np.ndarray:
     """A frame at half size, for the readings inside borders: OpenCV averages exact halves several times faster
-    than it reduces a large frame straight to the grid."""
+    than it reduces a large frame straight to the grid (only pictures still larger than the grid after halving:
+    it enlarges by repeating pixels)."""
     return cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
 
 
