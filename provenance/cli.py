@@ -313,9 +313,10 @@ def ledger_show(payload: str, home: Path | None, ledger_url: str | None, as_json
 @ledger.command("export")
 @click.option("-o", "--output", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="JSON Lines file, written in full or not at all [default: stdout].")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @home_option
 @ledger_option
-def ledger_export(output: Path | None, home: Path | None, ledger_url: str | None) -> None:
+def ledger_export(output: Path | None, force: bool, home: Path | None, ledger_url: str | None) -> None:
     """Export every credential as JSON Lines, oldest first, manifest stores in base64 (streamed: any size)."""
     from provenance.files import atomic_output
     from provenance.ledger import Ledger
@@ -324,7 +325,8 @@ def ledger_export(output: Path | None, home: Path | None, ledger_url: str | None
         if output is None or str(output) == "-":
             count = led.export(click.get_text_stream("stdout"))
         else:
-            with atomic_output(output, protect=[led.where]) as partial, open(partial, "w", encoding="utf-8") as stream:
+            with atomic_output(output, protect=[led.where], overwrite=force) as partial, \
+                    open(partial, "w", encoding="utf-8") as stream:
                 count = led.export(stream)
     click.echo(f"exported {count} credentials", err=True)
 

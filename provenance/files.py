@@ -41,16 +41,21 @@ def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
 
 
 @contextlib.contextmanager
-def atomic_output(target: str | os.PathLike, *, protect: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it onto `target` on success, delete it on failure."""
-    target = check_output(target, protect)
+def atomic_output(
+    target: str | os.PathLike, *, protect: Iterable[str | os.PathLike] = (), overwrite: bool = True
+) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` on success, delete it on failure.
+
+    Without `overwrite`, an existing `target` is refused, before and at the rename.
+    """
+    target = check_output(target, protect, overwrite)
     remove_stale_work(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=_work_prefix(target), suffix=".part" + target.suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        move_into_place(tmp_path, target, overwrite)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

@@ -244,6 +244,12 @@ def test_exporting_the_ledger_onto_itself_is_refused(spoiled_home: Path, clip: P
     export = tmp_path / "ledger.jsonl"
     assert run("ledger", "export", "-o", export, home=spoiled_home).exit_code == 0
     assert signed["payload"] in export.read_text()
+    export.write_text("an earlier export\n")
+    result = run("ledger", "export", "-o", export, home=spoiled_home)
+    assert result.exit_code == 1 and "--force" in _one_clear_line(result.stderr)
+    assert export.read_text() == "an earlier export\n", "an existing file is kept"
+    assert run("ledger", "export", "-o", export, "--force", home=spoiled_home).exit_code == 0
+    assert signed["payload"] in export.read_text()
 
 
 # -- outputs that already exist -------------------------------------------------------------------------------------
