@@ -116,7 +116,7 @@ def candidate_boxes(lumas: Sequence[np.ndarray]) -> list[Box]:
 
 def _spans(box: Box, shape: tuple[int, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
     """A box's (start, stop) of rows and of columns in a frame of `shape`."""
-    return tuple(span.indices(size)[:2] for span, size in zip(box, shape, strict=False))
+    return tuple(span.indices(size)[:2] for span, size in zip(box, shape, strict=True))
 
 
 def framed(lumas: Iterable[np.ndarray]) -> tuple[list[Box], Iterator[np.ndarray]]:
