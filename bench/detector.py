@@ -95,7 +95,7 @@ def accuracy(args: argparse.Namespace) -> None:
                          backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed,
                          min_gain_auc=args.min_gain_auc)
     report = leave_one_generator_out(dataset, args.out / "folds", config,
-                                     out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png",
+                                     out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png", overwrite=True,
                                      workers=args.workers)
     print(logo_table(report))
     print(json.dumps(report["summary"], indent=1))

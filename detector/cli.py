@@ -125,8 +125,12 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
     from detector.calibration import MAX_FALSE_POSITIVE_RATE
     from detector.data import load_dataset
     from detector.model import CARD_NAME
+    from detector.training import CHECKPOINT_NAME
     from detector.training import train as train_detector
 
+    if resume and not (out_dir / CHECKPOINT_NAME).exists():
+        raise BadInput(f"--resume: {out_dir} holds no {CHECKPOINT_NAME} to continue from; "
+                       "leave out --resume to start afresh")
     if (out_dir / CARD_NAME).exists() and not (force or resume):
         raise BadInput(f"{out_dir} already holds a trained model; pass --force to replace it "
                        "(or --resume to continue from its checkpoint)")
@@ -154,6 +158,7 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
                    "h264-crf28+downscale-50].")
 @click.option("--json", "json_path", type=NonEmptyPath(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--roc", "roc_path", type=NonEmptyPath(dir_okay=False, path_type=Path), help="Write ROC curves (PNG).")
+@click.option("--force", is_flag=True, help="Replace an existing --json or --roc file.")
 @click.option("--leave-one-generator-out", "logo_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               help="Instead of evaluating one model, train one per held-out generator (and the statistics "
                    "baseline) in this folder and report both.")
@@ -163,8 +168,8 @@ def train(data, out_dir, backbone, weights, steps, batch_size, tile_px, eval_eve
 @cache_option
 @workers_option
 @threads_option
-def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps, min_gain_auc, pairs, cache_dir,
-             workers, threads) -> None:
+def evaluate(data, model_dir, distortions, json_path, roc_path, force, logo_dir, steps, min_gain_auc, pairs,
+             cache_dir, workers, threads) -> None:
     """Report AUC, AP, TPR at 1% FPR, FPR at the threshold and calibration error on DATA.
 
     DATA is a CSV path,label,source or a folder with real/ and generated/, scored clean and under each
@@ -184,17 +189,17 @@ def evaluate(data, model_dir, distortions, json_path, roc_path, logo_dir, steps,
     from provenance.files import check_output
 
     for report_path in filter(None, (json_path, roc_path)):  # before the work, not after it
-        check_output(report_path)
+        check_output(report_path, overwrite=force)
     dataset = load_dataset(data, _pairs(pairs))
     names = [condition(d).name for d in distortions] or list(CONDITIONS)
     if logo_dir is not None:
         config = TrainConfig(max_steps=steps, min_gain_auc=min_gain_auc)
         report = leave_one_generator_out(dataset, logo_dir, config, names, progress=progress_bar, out_json=json_path,
-                                         roc_png=roc_path, workers=workers, **_cache(cache_dir))
+                                         roc_png=roc_path, workers=workers, overwrite=force, **_cache(cache_dir))
         click.echo(logo_table(report))
         return
     report = evaluate_detector(load(model_dir, threads), dataset, names, out_json=json_path, roc_png=roc_path,
-                               progress=progress_bar, workers=workers, **_cache(cache_dir))
+                               progress=progress_bar, workers=workers, overwrite=force, **_cache(cache_dir))
     click.echo(f"model {report['model']}, threshold {report['threshold']:.4f}")
     click.echo(format_table(report["per_distortion"]))
     click.echo()

@@ -19,6 +19,7 @@ from detector.metrics import clip_metrics, format_table, plot_roc
 from detector.model import Detector
 from detector.training import Progress, clip_logits, no_progress, train
 from provenance.errors import BadInput
+from provenance.files import atomic_output, check_output
 
 LOGO_CONDITIONS = ("clean", "h264-crf28+downscale-50")
 REAL_FOLDS = 3
@@ -44,8 +45,13 @@ def evaluate(
     roc_png: str | os.PathLike | None = None,
     progress: Progress = no_progress,
     workers: int = 1,
+    overwrite: bool = False,
 ) -> dict:
-    """Metrics of `detector` on `dataset`: per distortion, per source (clean), per generator vs all real."""
+    """Metrics of `detector` on `dataset`: per distortion, per source (clean), per generator vs all real.
+
+    An existing `out_json` or `roc_png` is refused unless `overwrite`.
+    """
+    _check_outputs(out_json, roc_png, overwrite)
     store = _prepared_store(dataset, conditions, cache_dir, workers, progress)
     threshold = detector.threshold
     labels = dataset.labels
@@ -72,15 +78,24 @@ def evaluate(
         "per_source": per_source,
         "scores": {n: {c.path: float(v) for c, v in zip(dataset.clips, s, strict=True)} for n, s in scores.items()},
     }
-    _write_outputs(report, {n: (labels, s) for n, s in scores.items()}, out_json, roc_png, f"{detector.name}")
+    _write_outputs(report, {n: (labels, s) for n, s in scores.items()}, out_json, roc_png, f"{detector.name}",
+                   overwrite)
     return report
 
 
-def _write_outputs(report: dict, curves: dict, out_json, roc_png, title: str) -> None:
+def _check_outputs(out_json, roc_png, overwrite: bool) -> None:
+    """Refuse unusable report paths before any work, so a long evaluation does not fail at its end."""
+    for path in filter(None, (out_json, roc_png)):
+        check_output(path, overwrite=overwrite)
+
+
+def _write_outputs(report: dict, curves: dict, out_json, roc_png, title: str, overwrite: bool) -> None:
     if out_json is not None:
-        Path(out_json).write_text(json.dumps(report, indent=2) + "\n")
+        with atomic_output(out_json, overwrite=overwrite) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
     if roc_png is not None:
-        plot_roc(curves, roc_png, title)
+        with atomic_output(roc_png, overwrite=overwrite) as tmp:
+            plot_roc(curves, tmp, title)
 
 
 def real_folds(dataset: Dataset, count: int = REAL_FOLDS) -> list[list[str]]:
@@ -109,9 +124,14 @@ def leave_one_generator_out(
     out_json: str | os.PathLike | None = None,
     roc_png: str | os.PathLike | None = None,
     workers: int = 1,
+    overwrite: bool = False,
 ) -> dict:
     """Hold out each generator in turn (with its paired real sources and one part of the real sources),
-    train the network and the statistics baseline on the rest, and score the held-out clips."""
+    train the network and the statistics baseline on the rest, and score the held-out clips.
+
+    An existing `out_json` or `roc_png` is refused unless `overwrite`.
+    """
+    _check_outputs(out_json, roc_png, overwrite)
     from detector.baseline import StatisticsBaseline
 
     config = config or TrainConfig()
@@ -153,7 +173,7 @@ def leave_one_generator_out(
     report = {"protocol": "leave-one-generator-out", "real_folds": parts, "config": config.__dict__,
               "summary": summary, "folds": folds}
     curves = {f"{m} {n}": (labels, np.concatenate(pooled[m][n])) for m in pooled for n in conditions}
-    _write_outputs(report, curves, out_json, roc_png, "leave-one-generator-out (pooled)")
+    _write_outputs(report, curves, out_json, roc_png, "leave-one-generator-out (pooled)", overwrite)
     return report
 
 

@@ -169,7 +169,6 @@ def train(
     from detector.network import build, read_safetensors, write_safetensors
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     store = store or FrameStore(Path(cache_dir))
     train_set, held_out = (dataset, validation) if validation is not None else dataset.split_by_group(
         config.validation_fraction, config.seed)
@@ -244,6 +243,7 @@ def train(
         write_safetensors(tensors, checkpoint)
         (out_dir / CHECKPOINT_STATE_NAME).write_text(json.dumps(state))
 
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now, so rejected data leaves no empty model folder
     if not state["history"]:
         check()  # the untrained network counts too: training keeps the backbone only where it helps
     while state["step"] < config.max_steps and state["stale_evals"] < config.patience_evals:

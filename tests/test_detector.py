@@ -385,3 +385,38 @@ def test_shipped_reference_model_scores_a_clip(clip_folder: Path) -> None:
     result = reference.score(next((clip_folder / "real").rglob("*.mp4")))
     assert result.model == "provenance-reference-detector@1"
     assert 0.0 <= result.score <= 1.0 and result.threshold == reference.threshold
+
+
+def test_evaluate_refuses_an_existing_report_unless_forced(trained, clip_folder: Path, tmp_path: Path) -> None:
+    _, out = trained
+    report = tmp_path / "report.json"
+    report.write_text("earlier report\n")
+    args = ["detector", "evaluate", str(clip_folder), "--model", str(out), "--distortion", "clean",
+            "--cache", str(tmp_path / "cache"), "--json", str(report)]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1
+    assert "already exists" in refused.output and "--force" in refused.output
+    assert report.read_text() == "earlier report\n"
+    forced = CliRunner().invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(report.read_text())["model"] == "tiny@1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "report.json"]  # no temporary file left
+
+
+def test_rejected_training_data_leaves_no_model_folder(clip_folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(clip_folder, data)
+    (data / "real" / "real-source-0" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    result = CliRunner().invoke(cli, ["detector", "train", str(data), "-o", str(tmp_path / "model"), "--steps", "2",
+                                      "--augment", "0", "--cache", str(tmp_path / "cache")])
+    assert result.exit_code == 1
+    assert "could not be read" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "model").exists()
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(clip_folder: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["detector", "train", str(clip_folder), "-o", str(tmp_path / "model"),
+                                      "--resume", "--steps", "2", "--cache", str(tmp_path / "cache")])
+    assert result.exit_code == 1
+    assert "holds no checkpoint.safetensors" in result.output and "leave out --resume" in result.output
+    assert not (tmp_path / "model").exists()
