@@ -35,6 +35,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
         "detector": ("detector.cli:detector", "Train, evaluate and run the AI-video detector."),
         "generate": ("generator.cli:generate", "Generate a clip that leaves stamped (text, image, extend, fill)."),
+        "serve": ("provenance.service.cli:serve", "Run the verification service and its web page (FastAPI)."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
