@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
+import socket
 import sys
-from collections.abc import Iterable, Iterator
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -57,6 +62,13 @@ class Report:
             "ledger": self.ledger, "detector": self.detector, "evidence": self.evidence, "container": self.container,
             "error": self.error,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        """The Report that `to_dict()` (the JSON object) was made from."""
+        fields = {key: data[key] for key in ("path", "verdict", "watermark", "ledger", "detector", "evidence",
+                                             "container", "error")}
+        return cls(c2pa=C2paEvidence(**data["c2pa"]), **fields)
 
 
 def decide(report: Report) -> str:
@@ -295,18 +307,67 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
         yield from sorted(Path(error.filename) for error in unlisted)
 
 
-_worker: Verifier | None = None
+_worker: Verifier | None = None  # this process's Verifier: keys, issued payloads and detector, loaded once
 _worker_error: ProvenanceError | None = None  # why this worker process could not set up its Verifier
 
 
-def _init_worker(options: dict, detector_dir: str | None) -> None:
+def setup_worker(detector_dir: str | None = None, **options) -> Verifier:
+    """Load this process's Verifier once (options are Verifier's); `verify_clip` uses it from then on.
+
+    `detector_dir` is a model folder, or "builtin" for the shipped model. Raises ProvenanceError for bad options.
+    """
     global _worker
+    close_worker()
     if detector_dir is not None:
         import detector as detector_package
 
         model_dir = None if detector_dir == BUILTIN_DETECTOR else detector_dir
         options = {**options, "detector": detector_package.load(model_dir)}
     _worker = Verifier(**options)
+    return _worker
+
+
+def close_worker() -> None:
+    """Close this process's Verifier (its ledger connection), if one was set up."""
+    global _worker
+    if _worker is not None:
+        _worker.close()
+        _worker = None
+
+
+def verify_clip(source: str | os.PathLike | bytes, name: str | None = None, timed: bool = False) -> dict:
+    """The unit every batch engine calls: one clip in (a path, or the file's bytes), the `verify --json` object out.
+
+    It never raises for a clip: whatever goes wrong is the object's `error` (verdict "error"). It uses this
+    process's Verifier (see `setup_worker`; one with the default options is loaded on first use). `name` is
+    the path reported for bytes. `timed` adds "timing": wall and CPU seconds, the worker (host:pid), start time.
+    """
+    verifier = _worker or setup_worker()
+    label = name or ("<bytes>" if isinstance(source, bytes) else str(source))
+    started, cpu = time.perf_counter(), time.process_time()
+    started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    try:
+        report = _verify_bytes(verifier, source, label) if isinstance(source, bytes) else verifier.verify(source)
+        result = report.to_dict()
+    except Exception as exc:  # a failure on one clip is that clip's error row, never a failed batch
+        result = _failed(label, f"verification failed: {exc}")
+    if timed:
+        result["timing"] = {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                            "worker": f"{socket.gethostname()}:{os.getpid()}", "started_at": started_at}
+    return result
+
+
+def _verify_bytes(verifier: Verifier, data: bytes, label: str) -> Report:
+    """Verify a clip given as bytes, through a private temporary file named after `label`."""
+    with tempfile.TemporaryDirectory(prefix="provenance-clip-") as folder:
+        path = Path(folder) / (Path(label).name.lstrip(".<>") or "clip")
+        path.write_bytes(data)
+        report = verifier.verify(path)
+    report.path = label
+    if report.error is not None:
+        report.error = report.error.replace(str(path), label)
+        report.evidence = explain(report)
+    return report
 
 
 def _init_pool_worker(options: dict, detector_dir: str | None) -> None:
@@ -314,7 +375,7 @@ def _init_pool_worker(options: dict, detector_dir: str | None) -> None:
     global _worker_error
     _end_with_parent()
     try:
-        _init_worker(options, detector_dir)
+        setup_worker(detector_dir, **options)
     except ProvenanceError as exc:
         _worker_error = exc
 
@@ -325,57 +386,67 @@ def _end_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _verify_in_worker(path: str) -> Report:
+def _verify_in_worker(path: str, timed: bool = False) -> dict:
     if _worker_error is not None:
         raise _worker_error
-    assert _worker is not None
-    return _worker.verify(path)
+    return verify_clip(path, timed=timed)
 
 
 def verify_many(
     paths: Iterable[str | os.PathLike], workers: int = 1, detector_dir: str | None = None, **options
 ) -> Iterator[Report]:
-    """Verify clips (folders are walked) and yield each Report as it finishes; one failure never stops the batch.
+    """Verify clips (folders are walked) and yield each Report as it finishes; see `verify_clips`."""
+    for result in verify_clips(paths, workers, detector_dir, **options):
+        yield Report.from_dict(result)
+
+
+def verify_clips(
+    paths: Iterable[str | os.PathLike], workers: int = 1, detector_dir: str | None = None, timed: bool = False,
+    **options,
+) -> Iterator[dict]:
+    """`verify_clip` over clips (folders are walked) in `workers` processes, yielding each result as it finishes;
+    one failure never stops the batch.
 
     `detector_dir` (a model folder, or "builtin" for the shipped model) loads a detector in each worker.
-    Bad options (trust anchors, ledger, detector) raise ProvenanceError before any report. A worker process
+    Bad options (trust anchors, ledger, detector) raise ProvenanceError before any result. A worker process
     that dies (killed, out of memory) is replaced; the clips in flight are tried again one at a time, and only
     one that kills its worker again is reported as an error.
     """
+    unit = functools.partial(_verify_in_worker, timed=timed)
     if workers <= 1:
-        _init_worker(options, detector_dir)
+        setup_worker(detector_dir, **options)
         try:
             for path in expand_paths(paths):
-                yield _verify_in_worker(str(path))
+                yield unit(str(path))
         finally:
-            _worker.close()
+            close_worker()
         return
     clips: Iterator[str] = (str(path) for path in expand_paths(paths))
     initargs = (options, detector_dir)
     while True:
         died: list[str] = []
-        yield from _verify_in_pool(clips, workers, initargs, died, window=workers * 2)
+        yield from _verify_in_pool(clips, unit, workers, initargs, died, window=workers * 2)
         if not died:
             return
         suspects = iter(died)  # in flight when a worker died: each is tried again alone, to find the one that kills
         while True:
             culprit: list[str] = []
-            yield from _verify_in_pool(suspects, workers, initargs, culprit, window=1)
+            yield from _verify_in_pool(suspects, unit, workers, initargs, culprit, window=1)
             if not culprit:
                 break
             yield _failed(culprit[0], "its worker process stopped abruptly (killed, out of memory or crashed)")
 
 
 def _verify_in_pool(
-    clips: Iterator[str], workers: int, initargs: tuple, died: list[str], window: int
-) -> Iterator[Report]:
+    clips: Iterator[str], unit: Callable[[str], dict], workers: int, initargs: tuple, died: list[str], window: int
+) -> Iterator[dict]:
     """Verify clips in one process pool, at most `window` at a time, until they run out or a worker dies;
     the clips in flight then go to `died`."""
     with ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=initargs) as pool:
         pending: dict[Future, str] = {}
         for path in clips:
             try:
-                pending[pool.submit(_verify_in_worker, path)] = path
+                pending[pool.submit(unit, path)] = path
             except BrokenProcessPool:
                 died.append(path)
             if len(pending) >= window:
@@ -386,7 +457,7 @@ def _verify_in_pool(
             yield from _collect(pending, wait(pending, return_when=FIRST_COMPLETED).done, died)
 
 
-def _collect(pending: dict[Future, str], done: Iterable[Future], died: list[str]) -> Iterator[Report]:
+def _collect(pending: dict[Future, str], done: Iterable[Future], died: list[str]) -> Iterator[dict]:
     for future in done:
         path = pending.pop(future)
         try:
@@ -399,7 +470,7 @@ def _collect(pending: dict[Future, str], done: Iterable[Future], died: list[str]
             yield _failed(path, f"verification failed: {exc}")
 
 
-def _failed(path: str, error: str) -> Report:
+def _failed(path: str, error: str) -> dict:
     report = Report(path=path, error=error)
     report.verdict, report.evidence = decide(report), explain(report)
-    return report
+    return report.to_dict()
