@@ -33,6 +33,7 @@ class LazyGroup(click.Group):
     """A group whose heavy subcommands (detector, generate) are imported only when run."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "batch": ("provenance.batch.cli:batch", "Verify many clips into a resumable table (local or Ray)."),
         "detector": ("detector.cli:detector", "Train, evaluate and run the AI-video detector."),
         "generate": ("generator.cli:generate", "Generate a clip that leaves stamped (text, image, extend, fill)."),
         "serve": ("provenance.service.cli:serve", "Run the verification service and its web page (FastAPI)."),
