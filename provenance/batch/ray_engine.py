@@ -48,7 +48,7 @@ def run_ray(
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         actors = max(1, min(num_cpus or cluster_cpus, cluster_cpus))
         clips = iter(clips)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from provenance.batch.inputs import Clip
 from provenance.errors import BadInput
-from provenance.files import atomic_output
+from provenance.files import atomic_output, check_output
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,6 +85,7 @@ class Results:
             raise BadInput(f"output {self.output}: name it .parquet (a Parquet table) or .jsonl (JSON Lines)")
         self.parquet = suffix in PARQUET_SUFFIXES
         self.protect = list(protect)
+        check_output(self.output, self.protect)
         self.parts = self.output.with_name(self.output.name + ".parts")
         self._stream = None
         self._rows_in_journal = 0
