@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,23 @@ import pytest
 from provenance import media
 from provenance.keys import keygen
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SAMPLE_DATA_ENV = "PROVENANCE_SAMPLE_DATA"  # where the sample clips are, when not ../shared/data
+REQUIRE_SAMPLE_DATA_ENV = "PROVENANCE_REQUIRE_SAMPLE_DATA"  # set (CI): a missing sample file fails, not skips
+DEFAULT_SAMPLE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SAMPLE_DATA_SKIP = "needs the sample data folder"  # how every sample-data skip reason starts
+
+
+def sample_data(relative: str) -> Path:
+    """A file or folder of the sample data set; the test skips when it is absent (fails when it is required)."""
+    root = Path(os.environ.get(SAMPLE_DATA_ENV) or DEFAULT_SAMPLE_DATA)
+    path = root / relative
+    if not path.exists():
+        reason = (f"{SAMPLE_DATA_SKIP} {root} (no {relative} there; see README, Sample data; "
+                  f"set {SAMPLE_DATA_ENV}=DIR to use another folder)")
+        if os.environ.get(REQUIRE_SAMPLE_DATA_ENV):
+            pytest.fail(f"{reason}, and {REQUIRE_SAMPLE_DATA_ENV} is set", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 def scene_frames(width: int, height: int, count: int, seed: int = 0) -> list[np.ndarray]:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import sample_data
 from provenance.attacks import Clip, blurred_fill
 from provenance.borders import FULL_FRAME, candidate_boxes, framed, picture_box
 
-REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
+REAL_CLIP = "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"  # in the sample data
 
 
 @pytest.fixture(scope="module")
 def lumas() -> list[np.ndarray]:
     """Real footage as luma, 12 frames."""
-    return [frame[..., 1].copy() for frame in Clip.read(REAL_CLIP, 12).frames]
+    return [frame[..., 1].copy() for frame in Clip.read(sample_data(REAL_CLIP), 12).frames]
 
 
 def _framed(luma: np.ndarray, top: int, bottom: int, left: int, right: int, level: int = 16) -> np.ndarray:

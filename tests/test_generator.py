@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from cli_helpers import run, run_json
 
-from conftest import SHARED_DATA
+from conftest import sample_data
 from generator import BACKENDS, ClipSpec, Generator, create_backend
 from generator.backends.scene import parse_scene
 from generator.fill import FlowInterpolator, blend_frames, retime
@@ -191,10 +191,10 @@ def test_retime_restores_dropped_frames_and_keeps_the_others() -> None:
 
 
 def _real_clip_frames(count: int) -> list[np.ndarray]:
-    with open(SHARED_DATA / "clips.csv") as table:
+    with open(sample_data("clips.csv")) as table:
         row = next(r for r in csv.DictReader(table) if r["path"].endswith("gradio_demo_videos_cat.mp4"))
     frames = []
-    for frame in media.iter_frames(SHARED_DATA / row["path"]):
+    for frame in media.iter_frames(sample_data(row["path"])):
         frames.append(frame)
         if len(frames) == count:
             return frames

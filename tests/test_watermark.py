@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 from skimage.metrics import structural_similarity
 
-from conftest import SHARED_DATA
+from conftest import sample_data
 from provenance import media
 from provenance.attacks import Clip, bars, blurred_fill, compose, crop, flip, reencode, scale, window
 from provenance.errors import BadInput, KeyMissing
@@ -33,8 +33,7 @@ from provenance.watermark.extract import MAX_READ_FRAMES
 from provenance.watermark.issued import IssuedPayloads
 from provenance.watermark.payload import CODED_BITS, decode_payload, encode_payload
 
-REAL_CLIP = SHARED_DATA / "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"
-UNMARKED_CLIPS = sorted((SHARED_DATA / "clips/real").rglob("*.mp4"))[::6]
+REAL_CLIP = "clips/real/cotracker-demo-videos/gradio_demo_videos_paragliding-launch.mp4"  # in the sample data
 SIZE_240P = (426, 240)
 SIZE_480P = (854, 480)
 FRAMES = 30
@@ -59,7 +58,7 @@ def payload() -> Payload:
 @pytest.fixture(scope="session")
 def camera_frames() -> list[np.ndarray]:
     """Real footage (RGB), 30 frames at 480p."""
-    return _resized(Clip.read(REAL_CLIP, FRAMES).frames, SIZE_480P)
+    return _resized(Clip.read(sample_data(REAL_CLIP), FRAMES).frames, SIZE_480P)
 
 
 @pytest.fixture(scope="session")
@@ -195,7 +194,9 @@ def test_other_key_finds_nothing(marked: Clip) -> None:
 
 
 def test_unmarked_camera_clips_are_never_detected(key: WatermarkKey) -> None:
-    for path in UNMARKED_CLIPS:
+    unmarked = sorted(sample_data("clips/real").rglob("*.mp4"))[::6]
+    assert unmarked
+    for path in unmarked:
         detection = extract(path, key, max_frames=FRAMES)
         assert not detection.detected and detection.payload is None, path
 
