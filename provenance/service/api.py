@@ -34,12 +34,13 @@ def job_or_404(request: Request, job_id: str):
 
 
 def job_response(job) -> JSONResponse:
-    """A finished job answers with its report (the `verify --json` object); a failed one with 500; others 202."""
-    if job.state == DONE:
-        return JSONResponse(job.result["report"])
-    if job.state == FAILED:
-        return JSONResponse(job.to_dict(), status_code=500)
+    """A finished job answers with its report (the `verify --json` object), a failed one with 500, others with 202;
+    the job's own address is in Content-Location or Location."""
     href = f"/v1/jobs/{job.id}"
+    if job.state == DONE:
+        return JSONResponse(job.result["report"], headers={"Content-Location": href})
+    if job.state == FAILED:
+        return JSONResponse(job.to_dict(), status_code=500, headers={"Content-Location": href})
     return JSONResponse({"id": job.id, "state": job.state, "href": href}, status_code=202, headers={"Location": href})
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from provenance import __version__
 from provenance.errors import LedgerError
@@ -84,6 +85,24 @@ class Service:
             self._ledger.close()
 
 
+MAX_HEADER_BYTES = 16 * 1024  # request headers beyond this are refused with 431 (uvicorn stops reading at 64 KiB)
+
+
+class HeaderLimit:
+    """ASGI middleware: refuse requests whose headers, all together, are over MAX_HEADER_BYTES."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            response = JSONResponse({"detail": "request headers too large"}, status_code=431,
+                                    headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The service as an ASGI app (run it with uvicorn); workers start when the app starts."""
     from fastapi.staticfiles import StaticFiles
@@ -108,5 +127,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(resolution.router)
     app.include_router(page.router)
+    app.add_middleware(HeaderLimit)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from provenance.cli import NonEmptyPath, home_option, ledger_option
+from provenance.service.app import MAX_HEADER_BYTES
 from provenance.service.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_UPLOAD_IDLE_S, DEFAULT_WAIT_S, Settings
+
+MAX_READ_HEADER_BYTES = 4 * MAX_HEADER_BYTES  # what uvicorn reads before it drops a connection; 431 up to there
 
 
 @click.command()
@@ -59,4 +62,5 @@ def serve(host: str, port: int, workers: int, queue_limit: int, max_upload_bytes
                         token_for_verify=token_for_verify)
     Verifier(**settings.verifier_options()).close()  # bad anchors, key or ledger: one line now, not in a worker
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10,
+                h11_max_incomplete_event_size=MAX_READ_HEADER_BYTES)

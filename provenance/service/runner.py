@@ -7,11 +7,14 @@ import contextlib
 import io
 import math
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from provenance.keys import default_home
+from provenance.ledger import DEFAULT_FILE, URL_ENV
 from provenance.service.jobs import JobStore
 from provenance.service.settings import Settings
 
@@ -22,11 +25,38 @@ MAX_RETRY_AFTER_S = 3600
 TIMING_WEIGHT = 0.2  # weight of the newest job in the running mean of job durations
 
 
+_setup: tuple[dict, str | None] | None = None  # this worker's Verifier options, kept to load it again
+_awaited_ledger: Path | None = None  # the default ledger, when it did not exist yet as this worker started
+
+
+def start_worker(options: dict, detector_dir: str | None) -> None:
+    """Set up a worker process's Verifier (see provenance.verify), noting a default ledger still to come."""
+    global _setup, _awaited_ledger
+    from provenance import verify
+
+    _setup = (options, detector_dir)
+    verify._init_pool_worker(options, detector_dir)
+    ledger = Path(options["home"] or default_home()) / DEFAULT_FILE
+    no_ledger_set = options["ledger"] is None and not os.environ.get(URL_ENV)
+    _awaited_ledger = ledger if no_ledger_set and not ledger.exists() else None
+
+
+def _pick_up_new_ledger() -> None:
+    """The first signing after the service started created the ledger: load the Verifier again to use it."""
+    global _awaited_ledger
+    from provenance import verify
+
+    if _awaited_ledger is not None and _awaited_ledger.exists():
+        _awaited_ledger = None
+        verify._init_pool_worker(*_setup)
+
+
 def examine(path: str, name: str) -> tuple[dict, bytes | None]:
     """In a worker: the clip's Report (by the worker's Verifier, reported under `name`) with what the page shows,
     and a thumbnail."""
     from provenance import verify
 
+    _pick_up_new_ledger()
     if verify._worker_error is not None:
         raise verify._worker_error
     report = verify._worker.verify(path)
@@ -97,10 +127,8 @@ class Runner:
         self._tasks: set[asyncio.Task] = set()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        from provenance.verify import _init_pool_worker
-
         return ProcessPoolExecutor(
-            self.settings.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_pool_worker,
+            self.settings.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker,
             initargs=(self.settings.verifier_options(), self.settings.detector))
 
     async def start(self) -> None:

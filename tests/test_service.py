@@ -1,0 +1,289 @@
+"""`provenance serve` over real HTTP: uvicorn on loopback, real uploads, the real jobs store and ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_helpers import run
+
+from conftest import sample_data, scene_frames
+from provenance import attacks, media
+from provenance.ledger import Ledger
+from provenance.service.process import ServiceProcess
+
+REAL_CLIP = "clips/real/liveportrait-driving-videos/driving_d1.mp4"
+TOKEN = "s3cret-token-for-the-resolution-api"
+MAX_UPLOAD_BYTES = 3_000_000
+IDLE_S = 1.5
+POLL_S = 0.2
+
+
+@pytest.fixture(scope="module")
+def clips(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A stamped clip, the same stripped and re-encoded, and a longer unmarked clip that keeps a worker busy."""
+    folder = tmp_path_factory.mktemp("service-clips")
+    camera = folder / "camera.mp4"
+    media.write_video(camera, scene_frames(480, 270, 48, seed=5), fps=24)
+    stamped = folder / "stamped.mp4"
+    assert run("sign", camera, "-o", stamped, "--model", "video-model-7", home=home).exit_code == 0
+    stripped = folder / "stripped.mp4"
+    media.remux(stamped, stripped)
+    reencoded = folder / "reencoded.mp4"
+    attacks.Clip.read(stripped).write(reencoded, crf=26)
+    long = folder / "long.mp4"
+    media.write_video(long, scene_frames(640, 360, 144, seed=6), fps=24)
+    return {"stamped": stamped, "reencoded": reencoded, "long": long, "camera": camera}
+
+
+@pytest.fixture(scope="module")
+def token_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("token") / "api-token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def service(home: Path, token_file: Path) -> ServiceProcess:
+    args = ["--home", home, "--trust-anchors", home / "ca.pem", "--token-file", token_file,
+            "--max-upload", MAX_UPLOAD_BYTES, "--upload-idle-timeout", IDLE_S]
+    with ServiceProcess(*args) as process:
+        yield process
+
+
+def post_clip(url: str, path: Path, wait: float | None = 60, **kwargs) -> httpx.Response:
+    params = {} if wait is None else {"wait": wait}
+    with open(path, "rb") as stream:
+        return httpx.post(f"{url}/v1/verify", params=params, files={"file": (path.name, stream, "video/mp4")},
+                          timeout=120, **kwargs)
+
+
+def poll(url: str, job_id: str, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{url}/v1/jobs/{job_id}", timeout=10).json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(POLL_S)
+    raise AssertionError(f"job {job_id} did not finish in {timeout_s} s")
+
+
+def uploads_left(home: Path) -> list[str]:
+    return sorted(path.name for path in (home / "service-uploads").iterdir())
+
+
+def test_stamped_clip_is_ai_generated_with_its_manifest(service, clips) -> None:
+    response = post_clip(service.url, clips["stamped"])
+    assert response.status_code == 200
+    report = response.json()
+    assert report["verdict"] == "ai-generated" and report["path"] == "stamped.mp4"
+    assert report["c2pa"]["present"] and report["c2pa"]["validation_state"] == "Trusted"
+    assert report["c2pa"]["generator"] == "video-model-7"
+    assert report["watermark"]["detected"]
+    assert set(report) >= {"path", "verdict", "c2pa", "watermark", "ledger", "detector", "error"}
+
+
+def test_reencoded_clip_is_traced_through_watermark_and_ledger(service, clips, home: Path) -> None:
+    report = post_clip(service.url, clips["reencoded"]).json()
+    assert report["verdict"] == "ai-generated"
+    assert not report["c2pa"]["present"]
+    assert report["ledger"]["found"] and report["ledger"]["manifest"]["generator"] == "video-model-7"
+    assert not report["ledger"]["hard_binding_matches"]
+    with Ledger.open(home=home, create=False) as ledger:
+        assert ledger.get(report["watermark"]["payload"]) is not None
+
+
+def test_unmarked_real_clip_has_no_evidence(service) -> None:
+    report = post_clip(service.url, sample_data(REAL_CLIP)).json()
+    assert report["verdict"] == "no-evidence"
+    assert not report["c2pa"]["present"] and not report["watermark"]["detected"] and not report["ledger"]["found"]
+
+
+def test_raw_body_and_polling(service, clips) -> None:
+    response = httpx.post(f"{service.url}/v1/verify", params={"wait": 0, "name": "raw.mp4"},
+                          content=clips["camera"].read_bytes(), timeout=60)
+    assert response.status_code == 202
+    assert response.headers["location"] == f"/v1/jobs/{response.json()['id']}"
+    job = poll(service.url, response.json()["id"])
+    assert job["state"] == "done" and job["report"]["verdict"] == "no-evidence"
+    assert job["report"]["path"] == "raw.mp4"
+    thumbnail = httpx.get(f"{service.url}/v1/jobs/{job['id']}/thumbnail")
+    assert thumbnail.headers["content-type"] == "image/jpeg" and thumbnail.content[:2] == b"\xff\xd8"
+
+
+def test_health_and_version(service, home: Path) -> None:
+    health = httpx.get(f"{service.url}/v1/health").json()
+    assert health["status"] == "ok" and health["workers"] == 1
+    version = httpx.get(f"{service.url}/v1/version").json()
+    assert version["watermark"]["algorithm"] == "io.provenance.watermark.v1"
+    [anchor] = version["trust_anchors"]
+    assert len(anchor["sha256"]) == 64 and "Provenance" in anchor["subject"]
+    assert httpx.get(f"{service.url}/openapi.json").json()["paths"].keys() >= {"/v1/verify", "/matches/byBinding"}
+
+
+def resolve(url: str, path: str, token: str | None = TOKEN, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.request(kwargs.pop("method", "GET"), f"{url}{path}", headers=headers, timeout=120, **kwargs)
+
+
+def test_resolution_by_binding_and_content_finds_the_manifest(service, clips, home: Path) -> None:
+    report = post_clip(service.url, clips["stamped"]).json()
+    payload = report["watermark"]["payload"]
+    [binding] = report["c2pa"]["soft_binding"]["blocks"]
+    algorithms = resolve(service.url, "/services/supportedAlgorithms").json()
+    assert {"alg": "io.provenance.watermark.v1"} in algorithms["watermarks"]
+    for value in (payload, binding["value"]):  # our hex payload, or the manifest's base64 soft-binding value
+        found = resolve(service.url, "/matches/byBinding",
+                        params={"alg": "io.provenance.watermark.v1", "value": value, "maxResults": 5}).json()
+        assert found == {"matches": [{"manifestId": payload, "similarityScore": 100}]}
+    unknown = resolve(service.url, "/matches/byBinding", params={"alg": "io.provenance.watermark.v1",
+                                                                  "value": "00" * 8}).json()
+    assert unknown == {"matches": []}
+    by_content = resolve(service.url, "/matches/byContent", method="POST",
+                         content=clips["reencoded"].read_bytes()).json()
+    assert by_content["matches"][0]["manifestId"] == payload
+    manifest = resolve(service.url, f"/manifests/{payload}")
+    assert manifest.headers["content-type"] == "application/c2pa"
+    with Ledger.open(home=home, create=False) as ledger:
+        assert manifest.content == ledger.get(payload).manifest_store
+    assert resolve(service.url, "/manifests/" + "0" * 16).status_code == 404
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token-of-the-same-kind-xyz", TOKEN[:-1]])
+def test_resolution_without_the_token_is_refused_and_leaks_nothing(service, clips, token) -> None:
+    payload = post_clip(service.url, clips["stamped"]).json()["watermark"]["payload"]
+    for path, kwargs in [("/matches/byBinding", {"params": {"alg": "io.provenance.watermark.v1", "value": payload}}),
+                         (f"/manifests/{payload}", {}), ("/services/supportedAlgorithms", {}),
+                         ("/matches/byContent", {"method": "POST", "content": clips["reencoded"].read_bytes()})]:
+        response = resolve(service.url, path, token=token, **kwargs)
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert payload not in response.text and "manifestId" not in response.text
+    assert TOKEN not in service.log_text()
+
+
+def test_garbage_upload_is_415_and_leaves_nothing(service, home: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.mp4"
+    garbage.write_bytes(os.urandom(50_000))
+    response = post_clip(service.url, garbage)
+    assert response.status_code == 415
+    assert uploads_left(home) == []
+
+
+def test_too_large_upload_is_413_while_it_streams(service, home: Path) -> None:
+    declared = httpx.post(f"{service.url}/v1/verify", content=b"\0" * (MAX_UPLOAD_BYTES + 1), timeout=60)
+    assert declared.status_code == 413
+
+    def chunks():  # no Content-Length: refused on the byte that crosses the limit
+        head = media_head()
+        yield head
+        for _ in range(MAX_UPLOAD_BYTES // 65536 + 2):
+            yield b"\0" * 65536
+
+    streamed = httpx.post(f"{service.url}/v1/verify", content=chunks(), timeout=60)
+    assert streamed.status_code == 413
+    assert uploads_left(home) == []
+
+
+def media_head() -> bytes:
+    """The first bytes of an MP4 (an ftyp box), so that sniffing passes."""
+    return b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2"
+
+
+def raw_exchange(service: ServiceProcess, request: bytes, pause_s: float = 0.0, more: bytes = b"") -> bytes:
+    """Send bytes over a socket (then, after a pause, more) and return what the service answers."""
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as connection:
+        connection.sendall(request)
+        if pause_s:
+            time.sleep(pause_s)
+            with contextlib.suppress(OSError):  # the service may have closed the connection already
+                connection.sendall(more)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):  # a refusal may close before the rest was read
+            while chunk := connection.recv(65536):
+                answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("name, request_bytes", [
+    ("malformed multipart", b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+                            b"Content-Length: 30\r\nConnection: close\r\n\r\n--zz\r\nno headers at all....."),
+    ("no boundary", b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\n"
+                    b"Content-Length: 4\r\nConnection: close\r\n\r\nabcd"),
+    ("enormous header", b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"),
+])
+def test_bad_requests_get_a_4xx(service, home: Path, name: str, request_bytes: bytes) -> None:
+    status = raw_exchange(service, request_bytes).split(b"\r\n", 1)[0]
+    assert status.startswith(b"HTTP/1.1 4"), (name, status)
+    assert uploads_left(home) == []
+
+
+def test_path_in_a_file_name_is_refused(service, clips, home: Path) -> None:
+    with open(clips["camera"], "rb") as stream:
+        response = httpx.post(f"{service.url}/v1/verify", files={"file": ("../../etc/clip.mp4", stream)}, timeout=60)
+    assert response.status_code == 400 and "plain name" in response.json()["detail"]
+    assert uploads_left(home) == []
+
+
+@pytest.mark.parametrize("job_id", ["..", "..%2F..%2Fledger.sqlite", "0" * 31 + "g", "%2e%2e"])
+def test_odd_job_ids_are_404(service, job_id: str) -> None:
+    assert httpx.get(f"{service.url}/v1/jobs/{job_id}").status_code == 404
+
+
+def test_slow_drip_upload_is_abandoned(service, home: Path) -> None:
+    head = media_head()
+    request = (b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\nContent-Length: 100000\r\n\r\n"
+               + head)
+    started = time.monotonic()
+    answer = raw_exchange(service, request, pause_s=IDLE_S * 3, more=b"\0" * 10)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert time.monotonic() - started < IDLE_S * 3 + 10
+    assert uploads_left(home) == []
+
+
+def test_token_file_readable_by_others_is_refused(home: Path, tmp_path: Path) -> None:
+    loose = tmp_path / "token"
+    loose.write_text(TOKEN)
+    loose.chmod(0o644)
+    result = run("serve", "--token-file", loose, "--port", "9", home=home)
+    assert result.exit_code == 1 and "readable by others" in result.stderr and TOKEN not in result.stderr
+
+
+def test_full_queue_is_429_with_retry_after(tmp_path: Path, home: Path, clips) -> None:
+    with ServiceProcess("--home", home, "--workers", 1, "--queue", 1) as service:
+        first = post_clip(service.url, clips["long"], wait=0)
+        assert first.status_code == 202
+        refused = post_clip(service.url, clips["camera"], wait=0)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert poll(service.url, first.json()["id"])["state"] == "done"
+        assert post_clip(service.url, clips["camera"]).status_code == 200
+
+
+def test_killed_service_keeps_its_jobs(tmp_path: Path, home: Path, clips) -> None:
+    state = tmp_path / "state"  # a ledger of its own, and so a jobs store of its own beside it
+    state.mkdir()
+    ledger = state / "ledger.sqlite"
+    Ledger.open(ledger).close()
+    args = ["--home", home, "--ledger", ledger]
+    service = ServiceProcess(*args).start()
+    try:
+        finished = post_clip(service.url, clips["camera"])
+        assert finished.json()["verdict"] == "no-evidence"
+        done_id = finished.headers["content-location"].rsplit("/", 1)[-1]
+        in_flight = post_clip(service.url, clips["long"], wait=0).json()["id"]
+        assert httpx.get(f"{service.url}/v1/jobs/{in_flight}").json()["state"] in ("queued", "running")
+        service.kill()
+    finally:
+        service.stop()
+    assert (state / "service-jobs.sqlite").exists()
+    with ServiceProcess(*args, port=service.port) as restarted:
+        assert poll(restarted.url, done_id)["report"]["verdict"] == "no-evidence"
+        resumed = poll(restarted.url, in_flight)
+        assert resumed["state"] == "done" and resumed["report"]["path"] == "long.mp4"
+    assert list((state / "service-uploads").iterdir()) == []
