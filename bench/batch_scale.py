@@ -17,6 +17,7 @@ credential, and the count that says whether anything was issued) as fast as it c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -88,10 +89,8 @@ class TreeSampler:
             total += rss
             self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), cpu)
             self.peak_rss[pid] = max(self.peak_rss.get(pid, 0), rss)
-            try:  # read again each time: Ray workers rename themselves once they hold an actor
+            with contextlib.suppress(OSError):  # read each time: a Ray worker renames itself when given an actor
                 self.command[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                pass
         self.tree_peak = max(self.tree_peak, total)
 
 
