@@ -18,6 +18,7 @@ from provenance.cli import (
     json_option,
     ledger_option,
 )
+from provenance.errors import BadInput
 from provenance.signing import Stamper
 
 DEFAULT_SIZE = "1280x720"
@@ -74,6 +75,9 @@ def generate(prompt: str, output: Path, image: Path | None, extend_clip: Path | 
     from generator.operations import Generator, read_image, spec_for_image
 
     sources = [name for name, value in (("--image", image), ("--extend", extend_clip), ("--fill", fill_clip)) if value]
+    if backend == "diffusers":
+        raise BadInput("--backend diffusers needs the model: give --backend PATH, the local folder of a diffusers "
+                       "model (LTX-Video)")
     if len(sources) > 1:
         raise click.UsageError(f"{' and '.join(sources)} cannot be combined: choose one operation")
     if not sources and not prompt.strip():

@@ -38,10 +38,13 @@ def _procedural(**options) -> Backend:
     return ProceduralBackend(**options)
 
 
-def _diffusers(**options) -> Backend:
+def _diffusers(model_dir: str | os.PathLike | None = None, **options) -> Backend:
+    if model_dir is None:
+        raise BadInput("the diffusers backend loads a model from a local folder: give that folder as the backend "
+                       "(Generator('/models/ltx-video')) or as model_dir")
     from generator.backends.diffusers_backend import DiffusersBackend
 
-    return DiffusersBackend(**options)
+    return DiffusersBackend(model_dir, **options)
 
 
 register_backend("procedural", _procedural)
