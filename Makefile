@@ -9,7 +9,7 @@ $(BIN)/provenance: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-.PHONY: setup postgres demo test lint
+.PHONY: setup postgres chromium demo test lint
 setup: $(BIN)/provenance
 
 # The ledger tests start a throwaway PostgreSQL server on loopback (tests/postgres.py); this provides its
@@ -20,10 +20,16 @@ postgres:
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
 
+# The page's browser test drives Debian's Chromium through Playwright (which must never download a browser).
+chromium:
+	@command -v chromium >/dev/null || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 demo: setup
 	$(BIN)/python examples/demo.py
 
-test: setup postgres
+test: setup postgres chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
