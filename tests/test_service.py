@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cli_helpers import run
+from PIL import Image
 
 from conftest import sample_data, scene_frames
 from provenance import attacks, media
@@ -24,14 +25,16 @@ IDLE_S = 1.5
 POLL_S = 0.2
 
 
-@pytest.fixture(scope="module")
-def clips(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A stamped clip, the same stripped and re-encoded, and a longer unmarked clip that keeps a worker busy."""
-    folder = tmp_path_factory.mktemp("service-clips")
+def make_clips(home: Path, folder: Path) -> dict[str, Path]:
+    """A stamped clip (made from a still), the same stripped and re-encoded, its unmarked source and a longer
+    unmarked clip."""
     camera = folder / "camera.mp4"
     media.write_video(camera, scene_frames(480, 270, 48, seed=5), fps=24)
+    still = folder / "still.png"
+    Image.fromarray(scene_frames(160, 120, 1, seed=4)[0]).save(still)
     stamped = folder / "stamped.mp4"
-    assert run("sign", camera, "-o", stamped, "--model", "video-model-7", home=home).exit_code == 0
+    assert run("sign", camera, "-o", stamped, "--model", "video-model-7", "--ingredient", still,
+               home=home).exit_code == 0
     stripped = folder / "stripped.mp4"
     media.remux(stamped, stripped)
     reencoded = folder / "reencoded.mp4"
@@ -39,6 +42,11 @@ def clips(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     long = folder / "long.mp4"
     media.write_video(long, scene_frames(640, 360, 144, seed=6), fps=24)
     return {"stamped": stamped, "reencoded": reencoded, "long": long, "camera": camera}
+
+
+@pytest.fixture(scope="module")
+def clips(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_clips(home, tmp_path_factory.mktemp("service-clips"))
 
 
 @pytest.fixture(scope="module")

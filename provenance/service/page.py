@@ -40,6 +40,6 @@ async def result(request: Request, job_id: str) -> HTMLResponse:
         raise HTTPException(404, "no such job")
     report = job.result["report"] if job.state == DONE else None
     context = {"job": job, "report": report, "verdict_words": VERDICT_WORDS,
-               "actions": job.result.get("actions", []) if report else [],
+               "view": (job.result.get("manifest_view") or {}) if report else {},
                "has_thumbnail": report is not None and service.store.thumbnail(job_id) is not None}
     return templates.TemplateResponse(request, "result.html", context)

@@ -64,7 +64,7 @@ def examine(path: str, name: str) -> tuple[dict, bytes | None]:
     if report.error is not None:  # the upload's place on the server is no business of the client's
         report.error = report.error.replace(path, name)
         report.evidence = verify.explain(report)
-    return {"report": report.to_dict(), "actions": _actions(report.c2pa.manifest)}, _thumbnail(path)
+    return {"report": report.to_dict(), "manifest_view": _manifest_view(path, report)}, _thumbnail(path)
 
 
 def describe() -> dict:
@@ -76,19 +76,29 @@ def describe() -> dict:
     return {"detector": getattr(verify._worker.detector, "name", None)}
 
 
-def _actions(manifest: dict | None) -> list[dict]:
-    """The actions of a C2PA manifest, in the words the page shows."""
-    actions = []
-    for assertion in (manifest or {}).get("assertions", []):
-        if assertion.get("label", "").startswith("c2pa.actions"):
-            for action in assertion.get("data", {}).get("actions", []):
-                agent = action.get("softwareAgent")
-                actions.append({
-                    "action": str(action.get("action", "")).removeprefix("c2pa."),
-                    "agent": agent.get("name") if isinstance(agent, dict) else agent,
-                    "source_type": str(action.get("digitalSourceType") or "").rsplit("/", 1)[-1] or None,
-                })
-    return actions
+def _manifest_view(path: str, report) -> dict | None:
+    """The page's view of the clip's manifest: the one it carries, else the one the ledger kept for its watermark."""
+    from provenance.service.manifest_view import view_of_file, view_of_store
+
+    if report.c2pa.present and not report.c2pa.tampered:
+        return view_of_file(path)
+    if report.ledger.get("found"):
+        record = _worker_ledger().get(report.ledger["record"]["payload"])
+        return view_of_store(record.manifest_store) if record is not None else None
+    return None
+
+
+_ledger = None  # this worker's own connection to the ledger, for the stores the page shows
+
+
+def _worker_ledger():
+    global _ledger
+    if _ledger is None:
+        from provenance.ledger import Ledger
+
+        options = _setup[0]
+        _ledger = Ledger.open(options["ledger"], home=options["home"], create=False)
+    return _ledger
 
 
 def _thumbnail(path: str) -> bytes | None:
