@@ -1,8 +1,10 @@
 """Named attacks on clips: what platforms and users do to video (re-encode, rescale, crop, trim, colour...).
 
 An attack is a function `Clip -> Clip`; the factories below build them from parameters, `compose`
-chains them, and `ATTACKS` names a standard grid (used by the watermark's tests and benchmark, and
-as training augmentations). Re-encoding goes through `provenance.media`, with real codecs.
+chains them, `ATTACKS` names a standard grid of single changes (used by the watermark's tests and benchmark,
+and as training augmentations) and `COMBINED_ATTACKS` the chains platforms and users apply (a smaller
+rendition, crops that are not centred, rescaling, brightening, a lower frame rate, then H.264).
+Re-encoding goes through `provenance.media`, with real codecs.
 """
 
 from __future__ import annotations
@@ -100,13 +102,24 @@ def crop(area_fraction: float, center_y: float = 0.5, center_x: float = 0.5) -> 
     if not 0 < area_fraction <= 1:
         raise BadInput(f"crop area fraction must be in (0, 1], got {area_fraction}")
     side = float(np.sqrt(area_fraction))
+    return crop_window(side, side, center_y, center_x)
+
+
+def crop_window(keep_y: float, keep_x: float, at_y: float = 0.5, at_x: float = 0.5) -> Attack:
+    """Keep `keep_y` of the height and `keep_x` of the width; the window starts `at_y` / `at_x` of the way into
+    the margin on each axis (0: top / left edge, 0.5: centred, 1: bottom / right edge)."""
+    for name, value in (("keep_y", keep_y), ("keep_x", keep_x)):
+        if not 0 < value <= 1:
+            raise BadInput(f"crop {name} must be in (0, 1], got {value}")
+    for name, value in (("at_y", at_y), ("at_x", at_x)):
+        if not 0 <= value <= 1:
+            raise BadInput(f"crop {name} must be in [0, 1], got {value}")
 
     def fn(frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
-        keep_h, keep_w = round(height * side), round(width * side)
-        top = round((height - keep_h) * center_y)
-        left = round((width - keep_w) * center_x)
-        return frame[top : top + keep_h, left : left + keep_w].copy()
+        rows, cols = max(2, round(height * keep_y)), max(2, round(width * keep_x))
+        top, left = round((height - rows) * at_y), round((width - cols) * at_x)
+        return frame[top : top + rows, left : left + cols].copy()
 
     return _per_frame(fn)
 
@@ -174,6 +187,13 @@ def change_fps(fps: float) -> Attack:
         return Clip([clip.frames[i] for i in picks], fps)
 
     return attack
+
+
+def rate_fraction(fraction: float) -> Attack:
+    """Resample to `fraction` of the clip's own frame rate (0.5: 24 fps becomes 12)."""
+    if not 0 < fraction <= 1:
+        raise BadInput(f"frame-rate fraction must be in (0, 1], got {fraction}")
+    return lambda clip: change_fps(clip.fps * fraction)(clip)
 
 
 def window(seconds: float, start_s: float = 0.0) -> Attack:
@@ -286,6 +306,26 @@ def compose(*attacks: Attack) -> Attack:
     return attack
 
 
+def platform_rendition(height_px: int, crf: int) -> Attack:
+    """A platform's smaller rendition: scaled to `height_px` (never enlarged), then H.264 at `crf`."""
+
+    def attack(clip: Clip) -> Clip:
+        smaller = scale_to_height(height_px) if clip.frames[0].shape[0] > height_px else identity()
+        return compose(smaller, reencode("h264", crf))(clip)
+
+    return attack
+
+
+def user_edit(
+    keep: float = 0.85, at: tuple[float, float] = (1 / 3, 0.5), factor: float = 0.6, light: float = 1.15,
+    rate: float = 1.0, crf: int = 32,
+) -> Attack:
+    """A user's re-upload: crop keeping `keep` of each side, `at` (y, x) of the way into the margins, rescale by
+    `factor`, brighten by `light`, resample to `rate` of the frame rate, then H.264 at `crf`."""
+    steps = [crop_window(keep, keep, *at), scale(factor), brightness(light)]
+    return compose(*steps, *([rate_fraction(rate)] if rate < 1 else []), reencode("h264", crf))
+
+
 def identity() -> Attack:
     """No change (the reference row of a benchmark)."""
     return lambda clip: clip
@@ -318,4 +358,19 @@ ATTACKS: dict[str, Attack] = {
     "letterbox-16:9-in-9:16": bars(1.0, vertical=False),
     "blurred-fill-9:16": blurred_fill(9 / 16),
     "crop-80%+brightness+20%+h264-crf30": compose(crop(0.80), brightness(1.2), reencode("h264", 30)),
+}
+
+# Several changes at once, as platforms and users make them; crops are off-centre and differ per axis.
+OFF_CENTRE = (1 / 3, 0.5)  # a third of the way into the vertical margin (nearer the top), centred across
+COMBINED_ATTACKS: dict[str, Attack] = {
+    "480p+h264-crf28": platform_rendition(480, 28),
+    "480p+h264-crf32": platform_rendition(480, 32),
+    "360p+h264-crf28": platform_rendition(360, 28),
+    "360p+h264-crf32": platform_rendition(360, 32),
+    "scale-60%+h264-crf32": compose(scale(0.6), reencode("h264", 32)),
+    "scale-50%+h264-crf32": compose(scale(0.5), reencode("h264", 32)),
+    "crop-85%@top+h264-crf32": compose(crop_window(0.85, 0.85, *OFF_CENTRE), reencode("h264", 32)),
+    "crop-88x82%@corner+h264-crf32": compose(crop_window(0.88, 0.82, 0.9, 0.15), reencode("h264", 32)),
+    "crop-85%+scale-60%+bright-1.15+crf32": user_edit(),
+    "crop-85%+scale-60%+bright-1.15+crf32@half-fps": user_edit(rate=0.5),
 }

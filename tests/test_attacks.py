@@ -7,7 +7,8 @@ import pytest
 
 from conftest import scene_frames
 from provenance import attacks
-from provenance.attacks import ATTACKS, Clip
+from provenance.attacks import ATTACKS, COMBINED_ATTACKS, Clip
+from provenance.errors import BadInput
 
 FPS = 30.0
 
@@ -57,3 +58,47 @@ def test_reencode_is_lossy_but_close(tiny: Clip) -> None:
 def test_compose_applies_in_order(tiny: Clip) -> None:
     out = attacks.compose(attacks.crop(0.25), attacks.scale(2.0))(tiny)
     assert out.frames[0].shape[:2] == (64, 96)
+
+
+def test_crop_window_is_off_centre_and_per_axis() -> None:
+    frame = np.arange(100 * 200, dtype=np.int64).reshape(100, 200)
+    rgb = np.stack([frame % 256] * 3, axis=2).astype(np.uint8)
+    out = attacks.crop_window(0.8, 0.5, at_y=0.25, at_x=1.0)(Clip([rgb], FPS)).frames[0]
+    assert out.shape[:2] == (80, 100)
+    assert np.array_equal(out, rgb[5:85, 100:200])
+    with pytest.raises(BadInput):
+        attacks.crop_window(0.8, 0.8, at_y=1.5)
+    with pytest.raises(BadInput):
+        attacks.crop_window(0.0, 0.8)
+
+
+def test_rate_fraction_halves_the_clip_rate(tiny: Clip) -> None:
+    out = attacks.rate_fraction(0.5)(tiny)
+    assert out.fps == FPS / 2 and len(out.frames) == 15
+    assert np.array_equal(out.frames[1], tiny.frames[2])
+
+
+def test_platform_rendition_scales_down_never_up(tiny: Clip) -> None:
+    assert attacks.platform_rendition(32, 28)(tiny).frames[0].shape[:2] == (32, 48)
+    assert attacks.platform_rendition(480, 28)(tiny).frames[0].shape[:2] == (64, 96)
+
+
+@pytest.mark.parametrize("name", sorted(COMBINED_ATTACKS))
+def test_combined_attack_changes_geometry_rate_and_pixels(name: str) -> None:
+    clip = Clip(scene_frames(960, 540, 12), 24.0)
+    out = COMBINED_ATTACKS[name](clip)
+    height, width = out.frames[0].shape[:2]
+    assert out.frames[0].dtype == np.uint8 and height <= 480 and width < 960
+    assert abs(width / height - 960 / 540) < 0.25, "crops keep close to the picture's shape"
+    assert len(out.frames) == (6 if "half-fps" in name else 12) and out.fps == (12.0 if "half-fps" in name else 24.0)
+
+
+def test_user_edit_crops_off_centre_before_scaling() -> None:
+    """The window the chain keeps is a third of the way into the vertical margin, centred across."""
+    rows = np.repeat(np.linspace(0, 255, 200)[:, None], 300, axis=1)
+    frame = np.stack([rows] * 3, axis=2).astype(np.uint8)
+    edit = attacks.compose(attacks.crop_window(0.85, 0.85, *attacks.OFF_CENTRE), attacks.scale(0.6))
+    out = edit(Clip([frame], FPS)).frames[0]
+    assert out.shape[:2] == (102, 153)
+    top = round((200 - 170) / 3)
+    assert abs(int(out[0, 0, 0]) - int(frame[top, 0, 0])) <= 2
