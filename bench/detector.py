@@ -1,13 +1,17 @@
 """Detector benchmarks, each printed as a table beside the statistics baseline measured in the same run.
 
   speed     clips/s scoring 10-second 720p clips (real sample clips scaled up to 1280x720, said so)
-  accuracy  leave-one-generator-out on ../shared/data: AUC clean and after H.264 CRF 28 + 50% downscale
+  accuracy  leave-one-generator-out on the development part of ../shared/data: AUC clean and after H.264 CRF 28
+            + 50% downscale, and the share of the held-out generator's clips detected at each fold's threshold
+  held-out  the final test: a model trained on the development clips scores the held-out sources
+            (detector.sample_data.HELD_OUT_SOURCES), which no choice of method looked at
   false-positives  real clips scored by models that never saw their source, clean and after each of the
             platform transforms: false-positive rate at each model's own threshold, share inconclusive,
             and the generated clips' detection rate
 
 Usage: .venv/bin/python bench/detector.py speed [--clips N] [--model DIR]
        .venv/bin/python bench/detector.py accuracy [--steps N] [--out DIR]
+       .venv/bin/python bench/detector.py held-out [--steps N] [--out DIR]
        .venv/bin/python bench/detector.py false-positives [--folds K] [--steps N] [--out DIR]
 """
 
@@ -34,28 +38,26 @@ from detector.baseline import StatisticsBaseline, clip_features  # noqa: E402
 from detector.cache import DEFAULT_CACHE_DIR, augment_variants, load_window, warm_cache  # noqa: E402
 from detector.calibration import MAX_FALSE_POSITIVE_RATE, threshold_for_fpr  # noqa: E402
 from detector.config import TrainConfig  # noqa: E402
-from detector.data import Dataset, load_dataset  # noqa: E402
+from detector.data import Dataset  # noqa: E402
 from detector.distortions import TRANSFORMS  # noqa: E402
-from detector.evaluation import leave_one_generator_out, logo_table  # noqa: E402
+from detector.evaluation import evaluate, leave_one_generator_out, logo_table  # noqa: E402
 from detector.frames import FrameStore  # noqa: E402
+from detector.metrics import clip_metrics  # noqa: E402
 from detector.model import load  # noqa: E402
+from detector.network import REPRESENTATIONS  # noqa: E402
 from detector.normalise import normalise  # noqa: E402
+from detector.sample_data import SAMPLE_DATA, development_and_held_out, sample_dataset  # noqa: E402
 from detector.training import train  # noqa: E402
 from provenance import media  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / ".cache"
 HD_SIZE = (1280, 720)
-PAIRS = {
-    "text2video-zero-input-videos": "text2video-zero",
-    "motiondirector-reference-motion-clip": "motiondirector",
-}
 
 
 def hd_clips(count: int) -> list[Path]:
     """10-second 720p H.264 clips made by scaling up 10-second real sample clips (built once, cached)."""
     fps = 25.0  # the UCF101 sample clips: 250 frames at 25 fps
-    sources = sorted((SHARED_DATA / "clips" / "real" / "ucf101").glob("*.mp4"))[:count]
+    sources = sorted((SAMPLE_DATA / "clips" / "real" / "ucf101").glob("*.mp4"))[:count]
     CACHE.mkdir(exist_ok=True)
     clips = []
     for source in sources:
@@ -86,19 +88,52 @@ def speed(args: argparse.Namespace) -> None:
         print(f"{name:<22}{len(clips) / seconds:>10.2f}{seconds / len(clips):>10.3f}{baseline_s / seconds:>14.2f}")
 
 
+def recipe(args: argparse.Namespace) -> TrainConfig:
+    """The training settings of the run: the reference recipe unless the arguments change it."""
+    return TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile,
+                       backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed,
+                       min_gain_auc=args.min_gain_auc)
+
+
 def accuracy(args: argparse.Namespace) -> None:
-    dataset = load_dataset(SHARED_DATA / "clips.csv", PAIRS)
+    dataset, held_out = development_and_held_out(sample_dataset())
+    print(f"development clips: {dataset.summary()['real']} real, {dataset.summary()['generated']} generated "
+          f"({len(held_out)} clips of held-out sources left out)", flush=True)
     shutil.rmtree(args.out / "folds", ignore_errors=True)  # folds left by an earlier version would be resumed
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    config = TrainConfig(max_steps=args.steps, representation=args.representation, tile_px=args.tile,
-                         backbone=args.backbone, learning_rate=args.learning_rate, seed=args.seed,
-                         min_gain_auc=args.min_gain_auc)
-    report = leave_one_generator_out(dataset, args.out / "folds", config,
+    report = leave_one_generator_out(dataset, args.out / "folds", recipe(args),
                                      out_json=args.out / "logo.json", roc_png=args.out / "logo-roc.png", overwrite=True,
                                      workers=args.workers)
     print(logo_table(report))
     print(json.dumps(report["summary"], indent=1))
+    print(f"{(time.perf_counter() - started) / 60:.1f} min")
+
+
+def held_out_test(args: argparse.Namespace) -> None:
+    development, held_out = development_and_held_out(sample_dataset())
+    started = time.perf_counter()
+    config = recipe(args)
+    model = train(development, args.out / "model", config, resume=True, workers=args.workers)
+    variants = ["clean", *augment_variants(config.augment_variants)]
+    store = FrameStore(DEFAULT_CACHE_DIR)
+    baseline, baseline_threshold = cross_fitted_baseline(development, store, {}, variants)
+    report = evaluate(model, held_out, ("clean", "h264-crf28+downscale-50"), out_json=args.out / "held-out.json",
+                      overwrite=True, workers=args.workers)
+    print(f"trained on {len(development)} development clips; {held_out.summary()['real']} real and "
+          f"{held_out.summary()['generated']} generated clips of held-out sources: "
+          f"{', '.join(sorted(held_out.sources()))}")
+    print(f"{'condition':<26}{'AUC':>7}{'detected':>10}{'real flagged':>14}{'base AUC':>10}{'base det.':>11}"
+          f"{'base flagged':>14}{'AUC ratio':>11}")
+    for name, metrics in report["per_distortion"].items():
+        base = clip_metrics(held_out.labels, baseline.predict_proba(held_out, name), baseline_threshold)
+        print(f"{name:<26}{metrics['auc']:>7.3f}{metrics['tpr_at_threshold']:>10.3f}"
+              f"{metrics['fpr_at_threshold']:>14.3f}{base['auc']:>10.3f}{base['tpr_at_threshold']:>11.3f}"
+              f"{base['fpr_at_threshold']:>14.3f}{metrics['auc'] / base['auc']:>11.2f}")
+    print(f"{'generator (clean)':<26}{'AUC':>7}{'detected':>10}")
+    for name, metrics in report["per_source"].items():
+        if name.startswith("generated/"):
+            print(f"{name.removeprefix('generated/'):<26}{metrics['auc']:>7.3f}{metrics['tpr_at_threshold']:>10.3f}")
     print(f"{(time.perf_counter() - started) / 60:.1f} min")
 
 
@@ -186,7 +221,7 @@ def audit_table(records: list[dict]) -> str:
 
 def false_positives(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    dataset = load_dataset(SHARED_DATA / "clips.csv", PAIRS)
+    dataset = sample_dataset()
     args.out.mkdir(parents=True, exist_ok=True)
     store = FrameStore(DEFAULT_CACHE_DIR)
     half_rate = {c.path: half_rate_copy(c.path, args.out / HALF_RATE) for c in dataset.clips}
@@ -213,20 +248,20 @@ def main() -> None:
     speed_parser.add_argument("--clips", type=int, default=6)
     speed_parser.add_argument("--model", type=Path, default=None)
     speed_parser.add_argument("--threads", type=int, default=1)
-    accuracy_parser = commands.add_parser("accuracy")
-    accuracy_parser.add_argument("--steps", type=int, default=TrainConfig.max_steps)
-    accuracy_parser.add_argument("--workers", type=int, default=2)
-    accuracy_parser.add_argument("--representation", default=TrainConfig.representation,
-                                 choices=["residual+statistics", "rgb+residual", "residual", "residual-spectrum"])
-    accuracy_parser.add_argument("--tile", type=int, default=TrainConfig.tile_px,
-                                 help="tile side in px (128 = the whole frame)")
-    accuracy_parser.add_argument("--backbone", default=TrainConfig.backbone)
-    accuracy_parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
-    accuracy_parser.add_argument("--seed", type=int, default=TrainConfig.seed,
-                                 help="fold k trains with seed + k (inner split, initialisation, batches)")
-    accuracy_parser.add_argument("--min-gain-auc", type=float, default=TrainConfig.min_gain_auc,
-                                 help="a trained backbone is kept only if it beats the untrained one by this inner AUC")
-    accuracy_parser.add_argument("--out", type=Path, default=CACHE / "logo")
+    for name, out in (("accuracy", "logo"), ("held-out", "held-out")):
+        recipe_parser = commands.add_parser(name)
+        recipe_parser.add_argument("--steps", type=int, default=TrainConfig.max_steps)
+        recipe_parser.add_argument("--workers", type=int, default=2)
+        recipe_parser.add_argument("--representation", default=TrainConfig.representation, choices=REPRESENTATIONS)
+        recipe_parser.add_argument("--tile", type=int, default=TrainConfig.tile_px,
+                                   help="tile side in px (128 = the whole frame)")
+        recipe_parser.add_argument("--backbone", default=TrainConfig.backbone)
+        recipe_parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+        recipe_parser.add_argument("--seed", type=int, default=TrainConfig.seed,
+                                   help="fold k trains with seed + k (inner split, initialisation, batches)")
+        recipe_parser.add_argument("--min-gain-auc", type=float, default=TrainConfig.min_gain_auc,
+                                   help="a trained backbone is kept only if it beats the untrained one by this AUC")
+        recipe_parser.add_argument("--out", type=Path, default=CACHE / out)
     audit_parser = commands.add_parser("false-positives")
     audit_parser.add_argument("--folds", type=int, default=AUDIT_FOLDS, help="parts the sources are split into")
     audit_parser.add_argument("--steps", type=int, default=TrainConfig.max_steps)
@@ -234,7 +269,8 @@ def main() -> None:
     audit_parser.add_argument("--workers", type=int, default=2)
     audit_parser.add_argument("--out", type=Path, default=CACHE / "false-positives")
     args = parser.parse_args()
-    {"speed": speed, "accuracy": accuracy, "false-positives": false_positives}[args.command](args)
+    run = {"speed": speed, "accuracy": accuracy, "held-out": held_out_test, "false-positives": false_positives}
+    run[args.command](args)
 
 
 if __name__ == "__main__":

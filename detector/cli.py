@@ -29,8 +29,9 @@ pair_option = click.option("--pair", "pairs", multiple=True, metavar="SOURCE=GRO
                                 "generator that edited them). Repeatable.")
 threads_option = click.option("--threads", type=click.IntRange(1, 256), default=None,
                                help="CPU threads for the network [default: torch's choice].")
-steps_option = click.option("--steps", type=click.IntRange(1), default=DEFAULTS.max_steps, show_default=True,
-                            help="Maximum training steps (per fold with --leave-one-generator-out).")
+steps_option = click.option("--steps", type=click.IntRange(0), default=DEFAULTS.max_steps, show_default=True,
+                            help="Maximum backbone training steps on top of the fitted statistics (per fold with "
+                                 "--leave-one-generator-out); 0 fits the statistics head and forest alone.")
 min_gain_option = click.option("--min-gain-auc", type=FiniteFloatRange(0, 1), default=DEFAULTS.min_gain_auc,
                                show_default=True,
                                help="Trained backbone weights replace the untrained network (the statistics "

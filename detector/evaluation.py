@@ -178,11 +178,16 @@ def leave_one_generator_out(
 
 
 def logo_table(report: dict) -> str:
-    """Per-generator AUC of network and baseline, side by side, and the means."""
+    """Per generator and condition: AUC of network and baseline side by side, then the share of the generator's
+    clips the network detects at its threshold and of the fold's real clips it flags there; then the means."""
     conditions = list(report["summary"]["network"])
     rows = {}
     for generator, fold in report["folds"].items():
-        rows[generator] = {f"{m[:3]} {n}": fold[m][n]["auc"] for n in conditions for m in ("network", "baseline")}
-    rows["mean"] = {f"{m[:3]} {n}": report["summary"][m][n]["mean_auc"] for n in conditions
-                    for m in ("network", "baseline")}
-    return format_table(rows, list(rows["mean"]))
+        rows[generator] = {}
+        for name in conditions:
+            network = fold["network"][name]
+            rows[generator] |= {f"net {name}": network["auc"], f"bas {name}": fold["baseline"][name]["auc"],
+                                f"det {name}": network["tpr_at_threshold"], f"fp {name}": network["fpr_at_threshold"]}
+    columns = list(rows[next(iter(rows))])
+    rows["mean"] = {column: float(np.mean([row[column] for row in rows.values()])) for column in columns}
+    return format_table(rows, columns)

@@ -15,11 +15,15 @@ class FrameStore:
 
     def __init__(self, cache_dir: Path = DEFAULT_CACHE_DIR) -> None:
         self.cache_dir = Path(cache_dir)
-        self._frames: dict[tuple[str, str], np.ndarray] = {}
+        self._windows: dict[tuple[str, str], np.ndarray] = {}
+
+    def window(self, path: str, variant: str = "clean") -> np.ndarray:
+        """Every frame of the normalised window."""
+        key = (path, variant)
+        if key not in self._windows:
+            self._windows[key] = load_window(path, variant, self.cache_dir).frames
+        return self._windows[key]
 
     def frames(self, path: str, variant: str = "clean") -> np.ndarray:
         """The frames the network scores: every `FRAME_STRIDE`-th frame of the normalised window."""
-        key = (path, variant)
-        if key not in self._frames:
-            self._frames[key] = np.ascontiguousarray(load_window(path, variant, self.cache_dir).frames[::FRAME_STRIDE])
-        return self._frames[key]
+        return self.window(path, variant)[::FRAME_STRIDE]

@@ -62,6 +62,8 @@ def input_spec(tile_px: int, representation: str) -> dict:
         "representation": representation,
         "representation_note": "native-resolution tiles; residual = RGB minus its 3x3 local mean",
         "pooling": "mean tile logit per frame, mean frame logit per clip",
+        **({"temporal": "the whole window's temporal statistics beside every tile's"}
+           if representation.endswith("+temporal") else {}),
     }
 
 
@@ -81,16 +83,16 @@ class Detector:
     def threshold(self) -> float:
         return self.calibration.threshold
 
-    def frame_logits(self, frames: np.ndarray) -> np.ndarray:
-        """Raw logit of each given normalised frame."""
+    def frame_logits(self, window: np.ndarray) -> np.ndarray:
+        """Raw logit of each scored frame (every `frame_stride`-th) of a normalised window's frames."""
         from detector.network import frame_logits
 
-        return frame_logits(self.net_, frames, self.card["input"]["tile_px"])
+        return frame_logits(self.net_, window, self.card["input"]["tile_px"], self.card["input"]["frame_stride"])
 
     def score_window(self, path: str, window: Window) -> ClipScore:
         """Score an already normalised window of the clip at `path`."""
         stride = self.card["input"]["frame_stride"]
-        logits = self.frame_logits(window.frames[::stride])
+        logits = self.frame_logits(window.frames)
         score = float(self.calibration.probability(logits.mean()))
         times = window.times_s[::stride]
         per_frame = self.calibration.probability(logits)

@@ -14,13 +14,15 @@ from safetensors.torch import load_file, save_file
 
 from detector.forest import Forest
 from detector.normalise import CHROMA_FROM_RGB
+from detector.temporal import TEMPORAL_STATISTICS, temporal_statistics
 from provenance.errors import ModelError
 
 TILE_PX = 64
 RESIDUAL_GAIN = 8.0
 
 
-REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1, "residual+statistics": 3}
+REPRESENTATIONS = {"residual": 3, "rgb+residual": 6, "residual-spectrum": 1, "residual+statistics": 3,
+                   "residual+statistics+temporal": 3}
 SPECTRUM_POOL = 2  # average 2x2 frequency bins: a steadier power estimate and a quarter of the compute
 RING_BINS = 16
 COARSE_RING_BINS = 8  # rings of the residual of the tile shrunk 2x
@@ -47,44 +49,57 @@ class ResidualNet(torch.nn.Module):
     decoder traces show as peaks and slopes there); `residual+statistics` adds what the backbone reads in the
     residual to a linear logit of fixed statistics (`tile_statistics`), standardised by stored buffers. That
     statistics head is fitted first, in closed form (`fit_statistics_head`); the backbone's head starts at zero,
-    so the network starts where the statistics are and training can only add the backbone's part."""
+    so the network starts where the statistics are and training can only add the backbone's part.
+    `residual+statistics+temporal` appends the window's `temporal_statistics` to every tile's statistics."""
 
     def __init__(self, backbone: str, representation: str = "rgb+residual") -> None:
         super().__init__()
         if representation not in REPRESENTATIONS:
             raise ModelError(f"unknown input representation {representation!r}; known: {sorted(REPRESENTATIONS)}")
         self.representation = representation
-        hybrid = representation == "residual+statistics"
+        hybrid = representation.startswith("residual+statistics")
+        self.temporal = representation.endswith("+temporal")
+        width = statistics_width(representation)
         try:
             self.backbone = timm.create_model(
                 backbone, pretrained=False, num_classes=0 if hybrid else 1, in_chans=REPRESENTATIONS[representation])
         except (RuntimeError, ValueError, TypeError) as exc:
             raise ModelError(f"cannot build timm backbone {backbone!r}: {exc}") from None
         if hybrid:
-            self.register_buffer("statistics_mean", torch.zeros(STATISTICS))
-            self.register_buffer("statistics_scale", torch.ones(STATISTICS))
-            self.statistics_head = torch.nn.Linear(STATISTICS, 1)
-            self.forest = Forest(STATISTICS)
+            self.register_buffer("statistics_mean", torch.zeros(width))
+            self.register_buffer("statistics_scale", torch.ones(width))
+            self.statistics_head = torch.nn.Linear(width, 1)
+            self.forest = Forest(width)
             self.dropout = torch.nn.Dropout(BACKBONE_DROPOUT)
             self.backbone_head = torch.nn.Linear(self.backbone.num_features, 1)
             torch.nn.init.zeros_(self.backbone_head.weight)
             torch.nn.init.zeros_(self.backbone_head.bias)
 
-    def forward(self, tiles: torch.Tensor) -> torch.Tensor:
-        """`tiles`: float (N, 3, H, W) in [0, 1]; returns (N,) logits."""
+    def forward(self, tiles: torch.Tensor, temporal: torch.Tensor | None = None) -> torch.Tensor:
+        """`tiles`: float (N, 3, H, W) in [0, 1], with (N, TEMPORAL_STATISTICS) `temporal` statistics of each
+        tile's window if the representation takes them; returns (N,) logits."""
         residual = high_pass(tiles)
         if self.representation == "residual":
             inputs = residual
         elif self.representation == "rgb+residual":
             inputs = torch.cat([tiles - 0.5, residual], dim=1)
-        elif self.representation == "residual+statistics":
+        elif self.representation.startswith("residual+statistics"):
             statistics = tile_statistics(tiles, residual)
+            if self.temporal:
+                if temporal is None:
+                    raise ModelError("this network also reads temporal statistics of each tile's window")
+                statistics = torch.cat([statistics, temporal.to(statistics.dtype)], dim=1)
             linear = self.statistics_head((statistics - self.statistics_mean) / self.statistics_scale).squeeze(1)
             learnt = self.backbone_head(self.dropout(self.backbone(residual))).squeeze(1)
             return (1 - FOREST_WEIGHT) * linear + FOREST_WEIGHT * self.forest(statistics) + learnt
         else:
             inputs = log_spectrum(residual.mean(dim=1, keepdim=True))
         return self.backbone(inputs).squeeze(1)
+
+
+def statistics_width(representation: str) -> int:
+    """How many statistics the statistics head and the forest of `representation` read."""
+    return STATISTICS + (TEMPORAL_STATISTICS if representation.endswith("+temporal") else 0)
 
 
 def high_pass(tiles: torch.Tensor) -> torch.Tensor:
@@ -187,10 +202,16 @@ def build(
 
 
 @torch.inference_mode()
-def statistics_of(frames: np.ndarray, tile_px: int = TILE_PX) -> np.ndarray:
-    """`tile_statistics` of every tile of (T, H, W, 3) uint8 frames: (tiles, STATISTICS) float64."""
-    tiles = tile_grid(frames, tile_px)
-    return tile_statistics(tiles, high_pass(tiles)).double().numpy()
+def statistics_of(
+    window: np.ndarray, tile_px: int = TILE_PX, stride: int = 1, temporal: bool = False
+) -> np.ndarray:
+    """`tile_statistics` of every tile of every `stride`-th of a window's (T, H, W, 3) uint8 frames, each row
+    followed by the whole window's `temporal_statistics` if `temporal`: (tiles, statistics) float64."""
+    tiles = tile_grid(window[::stride], tile_px)
+    rows = tile_statistics(tiles, high_pass(tiles)).double().numpy()
+    if not temporal:
+        return rows
+    return np.concatenate([rows, np.repeat(temporal_statistics(window)[None], len(rows), axis=0)], axis=1)
 
 
 def fit_statistics_head(
@@ -236,7 +257,7 @@ def load_weights(net: ResidualNet, path: str | os.PathLike) -> None:
     except RuntimeError as exc:
         first_line = str(exc).splitlines()[0]
         raise ModelError(f"{path}: weights do not fit the model card's backbone ({first_line})") from None
-    if net.representation == "residual+statistics":
+    if net.representation.startswith("residual+statistics"):
         net.forest.check()
 
 
@@ -252,9 +273,16 @@ def tile_grid(frames: np.ndarray, tile_px: int = TILE_PX) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def frame_logits(net: ResidualNet, frames: np.ndarray, tile_px: int = TILE_PX, batch_tiles: int = 256) -> np.ndarray:
-    """Mean tile logit of every frame: (T,) float64."""
+def frame_logits(
+    net: ResidualNet, window: np.ndarray, tile_px: int = TILE_PX, stride: int = 1, batch_tiles: int = 256
+) -> np.ndarray:
+    """Mean tile logit of every `stride`-th frame of a window's (T, H, W, 3) uint8 frames: (scored frames,)."""
     net.eval()
+    frames = window[::stride]
     tiles = tile_grid(frames, tile_px)
-    logits = torch.cat([net(tiles[i : i + batch_tiles]) for i in range(0, len(tiles), batch_tiles)])
+    temporal = None
+    if net.temporal:
+        temporal = torch.from_numpy(temporal_statistics(window)).float()[None].expand(len(tiles), -1)
+    logits = torch.cat([net(tiles[i : i + batch_tiles], None if temporal is None else temporal[i : i + batch_tiles])
+                        for i in range(0, len(tiles), batch_tiles)])
     return logits.reshape(len(frames), -1).mean(dim=1).double().numpy()

@@ -31,39 +31,54 @@ def no_progress(_label: str, _total: int) -> Callable[[int], None]:
 
 
 class TileSampler:
-    """Draws batches: label 50/50, then a source, a clip, a variant, a frame, a random tile and a flip."""
+    """Draws batches: label 50/50, then a source, a clip, a variant, a frame, a random tile and a flip; with
+    `temporal`, each tile's window's temporal statistics too."""
 
-    def __init__(self, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int) -> None:
-        self.store, self.variants, self.tile_px = store, variants, tile_px
+    def __init__(self, dataset: Dataset, variants: list[str], store: FrameStore, tile_px: int,
+                 temporal: bool = False) -> None:
+        self.store, self.variants, self.tile_px, self.temporal = store, variants, tile_px, temporal
+        self._temporal_memo: dict[tuple[str, str], np.ndarray] = {}
         self.by_label_source: dict[int, dict[str, list[str]]] = {0: {}, 1: {}}
         for clip in dataset.clips:
             self.by_label_source[clip.label].setdefault(clip.source, []).append(clip.path)
         if not self.by_label_source[0] or not self.by_label_source[1]:
             raise BadInput("training needs clips of both labels")
 
-    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(size, tile, tile, 3) uint8 tiles and their labels."""
+    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(size, tile, tile, 3) uint8 tiles, their windows' (size, TEMPORAL_STATISTICS) temporal statistics (None
+        without `temporal`) and their labels."""
+        from detector.temporal import TEMPORAL_STATISTICS, temporal_statistics
+
         labels = rng.permutation(np.arange(size) % 2)
         tiles = np.empty((size, self.tile_px, self.tile_px, 3), dtype=np.uint8)
+        temporal = np.empty((size, TEMPORAL_STATISTICS)) if self.temporal else None
         for i, label in enumerate(labels):
             sources = self.by_label_source[int(label)]
             source = list(sources)[rng.integers(len(sources))]
             path = sources[source][rng.integers(len(sources[source]))]
-            frames = self.store.frames(path, self.variants[rng.integers(len(self.variants))])
+            variant = self.variants[rng.integers(len(self.variants))]
+            frames = self.store.frames(path, variant)
+            if temporal is not None:
+                key = (path, variant)
+                if key not in self._temporal_memo:
+                    self._temporal_memo[key] = temporal_statistics(self.store.window(path, variant))
+                temporal[i] = self._temporal_memo[key]
             frame = frames[rng.integers(len(frames))]
             top = rng.integers(0, frame.shape[0] - self.tile_px + 1)
             left = rng.integers(0, frame.shape[1] - self.tile_px + 1)
             tile = frame[top : top + self.tile_px, left : left + self.tile_px]
             tiles[i] = tile[:, ::-1] if rng.random() < 0.5 else tile
-        return tiles, labels
+        return tiles, temporal, labels
 
 
-def clip_statistics(clips, variants: list[str], store: FrameStore, tile_px: int) -> dict:
-    """Every tile's fixed statistics for each clip, under every variant: {clip: (tiles, STATISTICS) array}."""
+def clip_statistics(clips, variants: list[str], store: FrameStore, tile_px: int, temporal: bool = False) -> dict:
+    """Every scored tile's fixed statistics (with its window's temporal statistics if `temporal`) for each clip,
+    under every variant: {clip: (tiles, statistics) array}."""
+    from detector.model import FRAME_STRIDE
     from detector.network import statistics_of
 
-    return {clip: np.concatenate([statistics_of(store.frames(clip.path, v), tile_px) for v in variants])
-            for clip in clips}
+    return {clip: np.concatenate([statistics_of(store.window(clip.path, v), tile_px, FRAME_STRIDE, temporal)
+                                  for v in variants]) for clip in clips}
 
 
 def fit_statistics(net, statistics: dict, clips, seed: int) -> None:
@@ -122,7 +137,7 @@ def calibration_logits(
 
 def clip_logits(detector: Detector, dataset: Dataset, store: FrameStore, variant: str = "clean") -> np.ndarray:
     """Mean frame logit of every clip of `dataset` under `variant`."""
-    return np.array([detector.frame_logits(store.frames(c.path, variant)).mean() for c in dataset.clips])
+    return np.array([detector.frame_logits(store.window(c.path, variant)).mean() for c in dataset.clips])
 
 
 def _flatten_optimizer(optimizer) -> dict:
@@ -186,11 +201,11 @@ def train(
     net = build(config.backbone, config.weights, config.representation)
     every_clip = Dataset(tuple(dict.fromkeys(train_set.clips + held_out.clips)))
     statistics = None
-    if config.representation == "residual+statistics":
+    if config.representation.startswith("residual+statistics"):
         # Real sources are few, so this fit, which needs no early stopping, uses every clip; the held-out
         # clips still decide the backbone's early stopping, and calibration refits this head without the clips
         # it scores.
-        statistics = clip_statistics(every_clip.clips, variants, store, config.tile_px)
+        statistics = clip_statistics(every_clip.clips, variants, store, config.tile_px, net.temporal)
         fit_statistics(net, statistics, every_clip.clips, config.seed)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -215,7 +230,7 @@ def train(
         _restore_optimizer(optimizer, tensors)
         state = json.loads((out_dir / CHECKPOINT_STATE_NAME).read_text())
 
-    sampler = TileSampler(train_set, variants, store, config.tile_px)
+    sampler = TileSampler(train_set, variants, store, config.tile_px, net.temporal)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     advance = progress("training", config.max_steps - state["step"])
     running: list[float] = []
@@ -248,9 +263,10 @@ def train(
         check()  # the untrained network counts too: training keeps the backbone only where it helps
     while state["step"] < config.max_steps and state["stale_evals"] < config.patience_evals:
         net.train()
-        tiles, labels = sampler.batch(config.batch_size, np.random.default_rng([config.seed, state["step"]]))
+        tiles, temporal, labels = sampler.batch(config.batch_size, np.random.default_rng([config.seed, state["step"]]))
         inputs = torch.from_numpy(tiles).permute(0, 3, 1, 2).float().div_(255.0)
-        loss = loss_fn(net(inputs), torch.from_numpy(labels).float())
+        logits = net(inputs, None if temporal is None else torch.from_numpy(temporal).float())
+        loss = loss_fn(logits, torch.from_numpy(labels).float())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -1,4 +1,4 @@
-"""Train the shipped reference detector on ../shared/data and write it to detector/reference/.
+"""Train the shipped reference detector on every clip of ../shared/data and write it to detector/reference/.
 
 Usage: .venv/bin/python scripts/train_reference_detector.py [--steps N] [--workers N]
 """
@@ -11,16 +11,9 @@ from pathlib import Path
 
 from detector.cli import progress_bar
 from detector.config import TrainConfig
-from detector.data import load_dataset
 from detector.model import REFERENCE_DIR
+from detector.sample_data import sample_dataset
 from detector.training import train
-
-DATA_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clips.csv"
-# Sources that share scenes with a generator (its inputs or reference motions) stay in that generator's split.
-PAIRS = {
-    "text2video-zero-input-videos": "text2video-zero",
-    "motiondirector-reference-motion-clip": "motiondirector",
-}
 
 
 def main() -> None:
@@ -32,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     config = TrainConfig(max_steps=args.steps, seed=args.seed, name="provenance-reference-detector", version="1")
-    model = train(load_dataset(DATA_CSV, PAIRS), args.out, config, resume=True, progress=progress_bar,
+    model = train(sample_dataset(), args.out, config, resume=True, progress=progress_bar,
                   workers=args.workers)
     for leftover in ("checkpoint.safetensors", "checkpoint.json"):
         (args.out / leftover).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from detector.network import (
     statistics_of,
 )
 from detector.normalise import FRAME_SIDE_PX, TARGET_FPS, WINDOW_SECONDS, normalise
+from detector.temporal import TEMPORAL_STATISTICS, temporal_statistics
 from provenance import media
 from provenance.cli import cli
 from provenance.errors import BadInput, ModelError
@@ -332,8 +334,8 @@ def test_untrained_network_is_the_statistics_regression_and_forest(clip_folder: 
     dataset = detector.load_dataset(clip_folder)
     config = detector.TrainConfig(tile_px=32, max_steps=0, augment_variants=0, seed=3)
     model = detector.train(dataset, tmp_path / "model", config, cache_dir=tmp_path / "cache", validation=dataset)
-    windows = [normalise(c.path).frames[::FRAME_STRIDE] for c in dataset.clips]
-    statistics = [statistics_of(frames, 32) for frames in windows]
+    windows = [normalise(c.path).frames for c in dataset.clips]
+    statistics = [statistics_of(window, 32, FRAME_STRIDE, model.net_.temporal) for window in windows]
     labels = np.concatenate([np.full(len(s), c.label) for s, c in zip(statistics, dataset.clips, strict=True)])
     stacked = np.concatenate(statistics)
     scale = np.maximum(stacked.std(axis=0), STATISTICS_MIN_SCALE)
@@ -342,16 +344,17 @@ def test_untrained_network_is_the_statistics_regression_and_forest(clip_folder: 
     forest = RandomForestClassifier(n_estimators=FOREST_TREES, max_leaf_nodes=FOREST_MAX_LEAVES,
                                     min_samples_leaf=FOREST_MIN_LEAF_ROWS, class_weight="balanced", random_state=3)
     forest.fit(stacked, labels)
-    for frames, rows in zip(windows, statistics, strict=True):
+    for window, rows in zip(windows, statistics, strict=True):
         linear = regression.decision_function((rows - stacked.mean(axis=0)) / scale)
         voted = np.clip(forest.predict_proba(rows)[:, 1], FOREST_PROBABILITY_FLOOR, 1 - FOREST_PROBABILITY_FLOOR)
         expected = (1 - FOREST_WEIGHT) * linear + FOREST_WEIGHT * np.log(voted / (1 - voted))
-        assert model.frame_logits(frames) == pytest.approx(expected.reshape(len(frames), -1).mean(axis=1), abs=1e-3)
+        scored = len(window[::FRAME_STRIDE])
+        assert model.frame_logits(window) == pytest.approx(expected.reshape(scored, -1).mean(axis=1), abs=1e-3)
 
 
 def test_trained_backbone_replaces_the_regression_only_past_the_bar(clip_folder: Path, tmp_path: Path) -> None:
     dataset = detector.load_dataset(clip_folder)
-    frames = normalise(dataset.clips[0].path).frames[::FRAME_STRIDE]
+    frames = normalise(dataset.clips[0].path).frames
     base = detector.TrainConfig(tile_px=32, batch_size=8, max_steps=4, eval_every_steps=2, patience_evals=10,
                                 augment_variants=0)
     logits = {}
@@ -420,3 +423,29 @@ def test_resume_without_a_checkpoint_is_a_clear_error(clip_folder: Path, tmp_pat
     assert result.exit_code == 1
     assert "holds no checkpoint.safetensors" in result.output and "leave out --resume" in result.output
     assert not (tmp_path / "model").exists()
+
+
+def _moving_scene(noise: Callable[[int], np.ndarray], count: int = 16) -> np.ndarray:
+    """A smooth scene panning one pixel a frame, with `noise(t)` added to frame t: (count, 64, 64, 3) uint8."""
+    yy, xx = np.mgrid[0:64, 0:96].astype(np.float32)
+    scene = 120 + 60 * np.sin(xx / 9) * np.cos(yy / 13)
+    frames = [np.clip(scene[:, t : t + 64] + noise(t), 0, 255) for t in range(count)]
+    return np.repeat(np.stack(frames)[..., None], 3, axis=-1).round().astype(np.uint8)
+
+
+def test_temporal_statistics_tell_frozen_noise_from_noise_redrawn_each_frame() -> None:
+    rng = np.random.default_rng(2)
+    frozen = rng.normal(0, 4, (64, 64))
+    camera = temporal_statistics(_moving_scene(lambda t: rng.normal(0, 4, (64, 64))))
+    glued = temporal_statistics(_moving_scene(lambda t: frozen))
+    correlation, staying = 0, 10
+    assert camera[correlation] < 0.3 < 0.8 < glued[correlation]
+    assert camera[staying] < glued[staying]
+    assert temporal_statistics(_moving_scene(lambda t: 0, count=2)) == pytest.approx(np.zeros(TEMPORAL_STATISTICS))
+
+
+def test_temporal_statistics_ignore_repeated_frames() -> None:
+    rng = np.random.default_rng(3)
+    distinct = _moving_scene(lambda t: rng.normal(0, 3, (64, 64)), count=8)
+    doubled = np.repeat(distinct, 2, axis=0)  # a 4 fps source resampled to 8 fps
+    assert temporal_statistics(doubled) == pytest.approx(temporal_statistics(distinct))
