@@ -1,9 +1,15 @@
 """Watermark robustness, quality, speed and false positives, with invisible-watermark's dwtDct side by side.
 
-Clips come from ../shared/data (real camera clips first, then a few generated ones), cut to their first
-3 seconds and, since most are small (median ~500 px wide), scaled up to 720p height before marking.
-Both methods mark the same frames with the same 64-bit payload; the marked clip is encoded once
-(H.264 CRF 18, as `watermark_clip` does), then every attack of `provenance.attacks.ATTACKS` is applied.
+Clips come from ../shared/data (a clip of every real footage source, then more real ones, then a share of
+generated ones), cut to their first 3 seconds, at their own resolution (`--height 720`: scaled to 720p
+height first, as earlier runs did), plus periodic clips: grids, stripes and tiles at several pitches and
+angles burned into real footage (`provenance.attacks.pattern`). Both methods mark the same frames with the
+same 64-bit payload; the marked clip is encoded once (H.264 CRF 18, as `watermark_clip` does), then every
+attack of `provenance.attacks.ATTACKS` and `COMBINED_ATTACKS` is applied.
+
+Quality per clip, as a viewer sees it: PSNR and SSIM of the stamped encode against the source, and against
+a plain decode + encode of the source at the same settings; the mark's own cost is the PSNR the stamped
+encode loses relative to that plain encode.
 
 - ours: `extract_frames` on the attacked frames. Bit accuracy counts the decoder's 64 payload bits
   before the check; "exact" needs the check bits to pass; "detected" means p <= 1e-6. "ledger": exact
@@ -13,7 +19,8 @@ Both methods mark the same frames with the same 64-bit payload; the marked clip 
 - dwtDct: decoded per frame from up to 16 evenly spaced frames, majority vote per bit (its own video
   aggregation). "Detected" means at least as many matching bits as a binomial test at 1e-6 requires.
 
-Usage: .venv/bin/python bench/watermark_robustness.py [--clips N] [--null N] [--attacks a,b,...]
+Usage: .venv/bin/python bench/watermark_robustness.py [--clips N] [--periodic N] [--height H] [--null N]
+       [--attacks a,b,...] [--no-baseline] [--no-unmarked]
 Derived clips are cached under bench/.cache/.
 """
 
@@ -31,16 +38,20 @@ import numpy as np
 from scipy import stats
 from skimage.metrics import structural_similarity
 
-from provenance.attacks import ATTACKS, Clip, reencode
+from provenance.attacks import ATTACKS, COMBINED_ATTACKS, Clip, pattern, reencode
 from provenance.watermark import FALSE_POSITIVE_RATE, Embedder, Payload, WatermarkKey, extract, extract_frames
 from provenance.watermark.issued import match_issued
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / ".cache"
 CLIP_SECONDS = 3.0
-BENCH_HEIGHT_PX = 720
+ALL_ATTACKS = {**ATTACKS, **COMBINED_ATTACKS}
+# Periodic content burned into real footage: (kind, pitch px, angle degrees).
+PERIODIC = [("grid", 12, 0), ("grid", 24, 0), ("grid", 40, 0), ("grid", 16, 30), ("stripes", 10, 0),
+            ("stripes", 20, 45), ("tiles", 24, 0), ("tiles", 48, 15)]
 MARKED_CRF = 18
 BASELINE_FRAMES = 16
+DWTDCT_MIN_SIDE_PX = 256
 QUALITY_FRAMES = 6
 SPEED_FRAMES = 24
 GENERATED_SHARE = 0.25
@@ -76,10 +87,16 @@ class DwtDct:
         self.decoder = WatermarkDecoder("bits", PAYLOAD_BITS)
 
     def embed_rgb(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
+        """The marked frame; frames below 256x256, which it cannot mark, unchanged."""
+        if min(frame.shape[:2]) < DWTDCT_MIN_SIDE_PX:
+            return frame
         bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         return cv2.cvtColor(self.encoder.encode(bgr, "dwtDct"), cv2.COLOR_BGR2RGB)
 
-    def read_bits(self, frames: list[np.ndarray]) -> np.ndarray:
+    def read_bits(self, frames: list[np.ndarray]) -> np.ndarray | None:
+        """Majority vote over up to 16 frames; None for frames it cannot read (below 256x256)."""
+        if min(frames[0].shape[:2]) < DWTDCT_MIN_SIDE_PX:
+            return None
         picks = np.linspace(0, len(frames) - 1, min(BASELINE_FRAMES, len(frames))).round().astype(int)
         votes = [
             np.asarray(self.decoder.decode(cv2.cvtColor(frames[i], cv2.COLOR_RGB2BGR), "dwtDct"), dtype=float)
@@ -94,12 +111,16 @@ def read_index() -> list[dict]:
 
 
 def select_clips(count: int) -> list[Path]:
-    """Real clips of at least 3 s first (longest variety of sources), then a share of generated ones."""
+    """A clip of every real source first (one of at least 3 s where the source has one, else its longest), then
+    more real clips of at least 3 s spread over the sources, then a share of generated ones."""
     rows = read_index()
-    real = [r for r in rows if r["label"] == "real" and float(r["seconds"]) >= CLIP_SECONDS]
+    real = sorted((r for r in rows if r["label"] == "real"), key=lambda r: float(r["seconds"]) < CLIP_SECONDS)
     generated = [r for r in rows if r["label"] == "generated"]
     n_generated = max(1, round(count * GENERATED_SHARE))
-    picked = _spread_over_sources(real, count - n_generated) + _spread_over_sources(generated, n_generated)
+    picked = _spread_over_sources(real, len({r["source"] for r in real}))
+    rest = [r for r in real if r not in picked and float(r["seconds"]) >= CLIP_SECONDS]
+    picked += _spread_over_sources(rest, count - n_generated - len(picked))
+    picked += _spread_over_sources(generated, count - len(picked))
     return [DATA / r["path"] for r in picked]
 
 
@@ -115,17 +136,32 @@ def _spread_over_sources(rows: list[dict], count: int) -> list[dict]:
     return picked
 
 
-def bench_clip(path: Path) -> Clip:
-    """The clip's first 3 seconds at 720p height (cached)."""
-    cached = CACHE / "720p" / f"{path.parent.name}-{path.stem}.mp4"
+def bench_clip(path: Path, height_px: int | None = None) -> Clip:
+    """The clip's first 3 seconds, at its own size trimmed to even sides, or at `height_px` height (cached)."""
+    cached = CACHE / (f"{height_px}p" if height_px else "native") / f"{path.parent.name}-{path.stem}.mp4"
     if not cached.exists():
         source = Clip.read(path)
         frames = source.frames[: max(1, round(CLIP_SECONDS * source.fps))]
         height, width = frames[0].shape[:2]
-        size = (2 * round(width * BENCH_HEIGHT_PX / height / 2), BENCH_HEIGHT_PX)
+        if height_px:
+            size = (2 * round(width * height_px / height / 2), height_px)
+            frames = [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames]
+        else:
+            frames = [f[: height - height % 2, : width - width % 2] for f in frames]
         cached.parent.mkdir(parents=True, exist_ok=True)
-        Clip([cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames], source.fps).write(cached, crf=12)
+        Clip(frames, source.fps).write(cached, crf=12)
     return Clip.read(cached)
+
+
+def bench_clips(count: int, periodic: int, height_px: int | None) -> list[tuple[str, Clip]]:
+    """(name, clip) for `count` clips of ../shared/data and `periodic` patterns burned into real ones."""
+    paths = select_clips(count)
+    clips = [(f"{p.parent.name}/{p.name}", bench_clip(p, height_px)) for p in paths]
+    real = [item for item, path in zip(clips, paths, strict=True) if "/real/" in str(path)]
+    for number, (kind, pitch, angle) in enumerate(PERIODIC[:periodic]):
+        name, clip = real[number % len(real)]
+        clips.append((f"{kind}-{pitch}px-{angle}deg over {name}", pattern(kind, pitch, angle)(clip)))
+    return clips
 
 
 def issued_payloads() -> list[Payload]:
@@ -134,12 +170,29 @@ def issued_payloads() -> list[Payload]:
     return [Payload(row.tobytes()) for row in rows]
 
 
-def quality(original: list[np.ndarray], marked: list[np.ndarray]) -> tuple[float, float]:
-    """(PSNR dB over the clip, mean SSIM on a few frames) of the marked frames before any encoding."""
-    mse = np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(original, marked, strict=True)])
-    picks = np.linspace(0, len(original) - 1, min(QUALITY_FRAMES, len(original))).round().astype(int)
-    ssim = [structural_similarity(original[i], marked[i], channel_axis=2) for i in picks]
-    return float(10 * np.log10(255.0**2 / mse)), float(np.mean(ssim))
+def quality(reference: list[np.ndarray], frames: list[np.ndarray]) -> tuple[float, float]:
+    """(PSNR dB over the clip, mean SSIM on a few frames) of `frames` against `reference`."""
+    mse = np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(reference, frames, strict=True)])
+    picks = np.linspace(0, len(reference) - 1, min(QUALITY_FRAMES, len(reference))).round().astype(int)
+    ssim = [structural_similarity(reference[i], frames[i], channel_axis=2) for i in picks]
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-12))), float(np.mean(ssim))
+
+
+@dataclass
+class ClipQuality:
+    """A stamped clip's quality after its H.264 encode, against the source and against a plain encode."""
+
+    name: str
+    size: str
+    psnr_source: float  # stamped encode vs source
+    psnr_plain: float  # plain encode vs source
+    ssim_source: float
+    ssim_plain: float  # stamped encode vs plain encode
+
+    @property
+    def cost_db(self) -> float:
+        """PSNR the mark costs on top of the encode itself."""
+        return self.psnr_plain - self.psnr_source
 
 
 def frames_per_second(fn: Callable[[np.ndarray, int], object], frames: list[np.ndarray]) -> float:
@@ -205,9 +258,13 @@ def unmarked_synthetic(key: WatermarkKey, count: int, issued: list[Payload]) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=16, help="number of clips (real first, ~1/4 generated)")
+    parser.add_argument("--clips", type=int, default=40, help="clips of ../shared/data (all real sources)")
+    parser.add_argument("--periodic", type=int, default=len(PERIODIC), help="periodic clips made from real ones")
+    parser.add_argument("--height", type=int, default=None, help="scale clips to this height (default: their own)")
     parser.add_argument("--null", type=int, default=10000, help="unmarked synthetic frames to check for false alarms")
-    parser.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated names from provenance.attacks")
+    parser.add_argument("--attacks", default=",".join(ALL_ATTACKS), help="names from provenance.attacks, with commas")
+    parser.add_argument("--no-baseline", action="store_true", help="skip invisible-watermark's dwtDct")
+    parser.add_argument("--no-unmarked", action="store_true", help="skip the unmarked clips of ../shared/data")
     args = parser.parse_args()
     names = args.attacks.split(",")
     key = WatermarkKey(SECRET)
@@ -215,62 +272,89 @@ def main() -> None:
     ours: dict[str, Tally] = {name: Tally() for name in names}
     via_ledger: dict[str, list[bool]] = {name: [] for name in names}
     base: dict[str, Tally] = {name: Tally() for name in names}
-    psnr, ssim, base_psnr, base_ssim = [], [], [], []
-    paths = select_clips(args.clips)
+    psnr, ssim, base_psnr, base_ssim, encoded_quality = [], [], [], [], []
+    clips = bench_clips(args.clips, args.periodic, args.height)
     issued = issued_payloads()
     sample = None
-    for number, path in enumerate(paths, 1):
-        clip = bench_clip(path)
-        sample = clip.frames[0] if sample is None else sample
+    for number, (clip_name, clip) in enumerate(clips, 1):
+        sample = clip.frames[0] if sample is None or clip.frames[0].size > sample.size else sample
         payload = Payload(rng.bytes(PAYLOAD_BITS // 8))
         issued[number - 1] = payload
-        embedder, baseline = Embedder(key, payload), DwtDct(payload.bits)
+        embedder = Embedder(key, payload)
         marked_ours = [embedder.embed_rgb(f, i) for i, f in enumerate(clip.frames)]
-        marked_base = [baseline.embed_rgb(f, i) for i, f in enumerate(clip.frames)]
-        for psnr_list, ssim_list, marked in ((psnr, ssim, marked_ours), (base_psnr, base_ssim, marked_base)):
-            value_psnr, value_ssim = quality(clip.frames, marked)
-            psnr_list.append(value_psnr)
-            ssim_list.append(value_ssim)
-        encoded_ours = reencode("h264", MARKED_CRF, "medium")(Clip(marked_ours, clip.fps))
-        encoded_base = reencode("h264", MARKED_CRF, "medium")(Clip(marked_base, clip.fps))
+        value_psnr, value_ssim = quality(clip.frames, marked_ours)
+        psnr.append(value_psnr)
+        ssim.append(value_ssim)
+        encode = reencode("h264", MARKED_CRF, "medium")
+        encoded_ours, plain = encode(Clip(marked_ours, clip.fps)), encode(clip)
+        against_source = quality(clip.frames, encoded_ours.frames)
+        against_plain = quality(plain.frames, encoded_ours.frames)
+        height, width = clip.frames[0].shape[:2]
+        encoded_quality.append(ClipQuality(clip_name, f"{width}x{height}", against_source[0],
+                                           quality(clip.frames, plain.frames)[0], against_source[1], against_plain[1]))
+        if not args.no_baseline:
+            baseline = DwtDct(payload.bits)
+            marked_base = [baseline.embed_rgb(f, i) for i, f in enumerate(clip.frames)]
+            value_psnr, value_ssim = quality(clip.frames, marked_base)
+            base_psnr.append(value_psnr)
+            base_ssim.append(value_ssim)
+            encoded_base = encode(Clip(marked_base, clip.fps))
         for name in names:
-            detection = extract_frames(ATTACKS[name](encoded_ours).frames, key)
+            detection = extract_frames(ALL_ATTACKS[name](encoded_ours).frames, key)
             ours[name].add(detection.raw_bits, payload.bits, detection.payload == payload, detection.detected)
             via_ledger[name].append(match_issued(detection, key, issued).payload == payload)
-            bits = baseline.read_bits(ATTACKS[name](encoded_base).frames)
-            matches = int(np.sum(bits == payload.bits))
-            base[name].add(bits, payload.bits, matches == PAYLOAD_BITS, matches >= BASELINE_THRESHOLD_BITS)
-        worst = min(names, key=lambda n: ours[n].exact[-1])
-        print(f"[{number}/{len(paths)}] {path.parent.name}/{path.name} {len(clip.frames)} frames "
-              f"{clip.frames[0].shape[1]}x{clip.frames[0].shape[0]}  PSNR {psnr[-1]:.1f}  "
-              f"exact on {sum(ours[n].exact[-1] for n in names)}/{len(names)} (e.g. missed: "
-              f"{worst if not ours[worst].exact[-1] else '-'})", flush=True)
+            if not args.no_baseline:
+                bits = baseline.read_bits(ALL_ATTACKS[name](encoded_base).frames)
+                matches = 0 if bits is None else int(np.sum(bits == payload.bits))
+                base[name].add(bits, payload.bits, matches == PAYLOAD_BITS, matches >= BASELINE_THRESHOLD_BITS)
+        missed = [n for n in names if not via_ledger[n][-1]]
+        q = encoded_quality[-1]
+        print(f"[{number}/{len(clips)}] {clip_name} {len(clip.frames)} frames {q.size}  PSNR {psnr[-1]:.1f}  "
+              f"exact on {sum(ours[n].exact[-1] for n in names)}/{len(names)}, ledger on "
+              f"{len(names) - len(missed)}/{len(names)} (missed: {','.join(missed) or '-'})  encoded: PSNR "
+              f"{q.psnr_source:.2f} vs plain {q.psnr_plain:.2f} (cost {q.cost_db:.2f} dB), SSIM {q.ssim_source:.4f}, "
+              f"vs plain {q.ssim_plain:.4f}", flush=True)
 
-    print(f"\nRobustness on {len(paths)} clips (first {CLIP_SECONDS:.0f} s, scaled up to {BENCH_HEIGHT_PX}p), "
+    where = f"scaled to {args.height}p" if args.height else "at their own resolution"
+    print(f"\nRobustness on {len(clips)} clips ({args.periodic} periodic; first {CLIP_SECONDS:.0f} s, {where}), "
           f"64-bit payload; marked clips encoded at H.264 CRF {MARKED_CRF} before each attack")
-    header = f"{'attack':36s} | {'ours: bit acc':>13s} {'exact':>6s} {'detect':>6s} {'ledger':>6s} | " \
+    header = f"{'attack':46s} | {'ours: bit acc':>13s} {'exact':>6s} {'detect':>6s} {'ledger':>6s} | " \
              f"{'dwtDct: bit acc':>15s} {'exact':>6s} {'detect':>6s} | {'bit acc ratio':>13s}"
     print(header)
     print("-" * len(header))
+    periodic = slice(len(clips) - args.periodic, len(clips))
     for name in names:
-        a, b = ours[name].row(), base[name].row()
-        print(f"{name:36s} | {a[0]:13.3f} {a[1]:6.2f} {a[2]:6.2f} {np.mean(via_ledger[name]):6.2f} | "
-              f"{b[0]:15.3f} {b[1]:6.2f} {b[2]:6.2f} | "
-              f"{a[0] / max(b[0], 1e-9):12.2f}x")
-    print(f"\nQuality (before encoding): PSNR ours {np.mean(psnr):.2f} dB (min {np.min(psnr):.2f}), dwtDct "
-          f"{np.mean(base_psnr):.2f} dB;  SSIM ours {np.mean(ssim):.4f} (min {np.min(ssim):.4f}), dwtDct "
-          f"{np.mean(base_ssim):.4f}")
-    for line in speed_rows(key, Payload(rng.bytes(8)), DwtDct(rng.integers(0, 2, PAYLOAD_BITS)), sample):
-        print(line)
-    count, detected, inconclusive, matched = unmarked_real(key, issued)
-    print(f"\nUnmarked clips in ../shared/data (first {CLIP_SECONDS:.0f} s each): {count} clips, {detected} detected, "
-          f"{inconclusive} inconclusive, {matched} matched to one of the {len(issued)} issued payloads")
+        a = ours[name].row()
+        b = base[name].row() if base[name].exact else (float("nan"),) * 3
+        print(f"{name:46s} | {a[0]:13.3f} {a[1]:6.2f} {a[2]:6.2f} {np.mean(via_ledger[name]):6.2f} | "
+              f"{b[0]:15.3f} {b[1]:6.2f} {b[2]:6.2f} | {a[0] / max(b[0], 1e-9):12.2f}x"
+              + (f"   periodic: ledger {np.mean(via_ledger[name][periodic]):.2f}" if args.periodic else ""))
+    print(f"\nQuality (before encoding): PSNR ours {np.mean(psnr):.2f} dB (min {np.min(psnr):.2f}), SSIM ours "
+          f"{np.mean(ssim):.4f} (min {np.min(ssim):.4f})"
+          + (f"; dwtDct PSNR {np.mean(base_psnr):.2f} dB, SSIM {np.mean(base_ssim):.4f}" if base_psnr else ""))
+    print(f"\nQuality after the H.264 CRF {MARKED_CRF} encode, per clip: stamped vs source, a plain encode vs source, "
+          "the mark's cost, SSIM stamped vs source and vs the plain encode")
+    print(f"{'clip':72s} {'size':>9s} {'PSNR':>6s} {'plain':>6s} {'cost':>5s} {'SSIM':>7s} {'vsplain':>7s}")
+    for q in encoded_quality:
+        print(f"{q.name[:72]:72s} {q.size:>9s} {q.psnr_source:6.2f} {q.psnr_plain:6.2f} {q.cost_db:5.2f} "
+              f"{q.ssim_source:7.4f} {q.ssim_plain:7.4f}")
+    costs = [q.cost_db for q in encoded_quality]
+    versus_plain = [q.ssim_plain for q in encoded_quality]
+    print(f"mean cost {np.mean(costs):.2f} dB (max {np.max(costs):.2f}); SSIM vs plain encode mean "
+          f"{np.mean(versus_plain):.4f} (min {np.min(versus_plain):.4f})")
+    if not args.no_baseline:
+        for line in speed_rows(key, Payload(rng.bytes(8)), DwtDct(rng.integers(0, 2, PAYLOAD_BITS)), sample):
+            print(line)
+    if not args.no_unmarked:
+        count, detected, inconclusive, matched = unmarked_real(key, issued)
+        print(f"\nUnmarked clips in ../shared/data (first {CLIP_SECONDS:.0f} s each): {count} clips, "
+              f"{detected} detected, {inconclusive} inconclusive, {matched} matched to one of the {len(issued)} "
+              "issued payloads")
     if args.null:
         detected, inconclusive, smallest, ks, matched = unmarked_synthetic(key, args.null, issued)
         print(f"Unmarked synthetic frames: {args.null}, {detected} detected, {inconclusive} inconclusive, "
               f"smallest p {smallest:.2e}, KS test of p-values against uniform: p = {ks:.3f}; {matched} matched to "
               "an issued payload")
-
 
 if __name__ == "__main__":
     main()

@@ -290,6 +290,41 @@ def overlay(text: str = "BREAKING: caption burned into the picture", logo: str =
     return _per_frame(fn)
 
 
+def pattern(kind: str = "grid", pitch_px: float = 12.0, angle_deg: float = 0.0, line_px: float = 2.0,
+            level: int = 235) -> Attack:
+    """Burn a periodic pattern into the picture, the same in every frame (a cutting mat, a fence, a screen): thin
+    lines at `level` every `pitch_px` pixels turned by `angle_deg`, as a "grid", "stripes" (one direction) or
+    "tiles" (a checkerboard of squares lightened and darkened by a fifth)."""
+    if kind not in ("grid", "stripes", "tiles"):
+        raise BadInput(f"pattern must be grid, stripes or tiles, got {kind!r}")
+    if not pitch_px > line_px > 0:
+        raise BadInput(f"pattern pitch must exceed its line width, got {pitch_px} and {line_px}")
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def cover(height: int, width: int) -> np.ndarray:
+        rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+        turn = np.deg2rad(angle_deg)
+        along = (cols * np.cos(turn) + rows * np.sin(turn)) / pitch_px
+        across = (rows * np.cos(turn) - cols * np.sin(turn)) / pitch_px
+        if kind == "tiles":
+            return (np.floor(along) + np.floor(across)) % 2 * 0.4 - 0.2
+        lines = np.mod(along, 1.0) < line_px / pitch_px
+        if kind == "grid":
+            lines |= np.mod(across, 1.0) < line_px / pitch_px
+        return cv2.GaussianBlur(lines.astype(np.float32), (0, 0), 0.6)
+
+    def fn(frame: np.ndarray) -> np.ndarray:
+        shape = frame.shape[:2]
+        if shape not in cache:
+            cache[shape] = cover(*shape)[:, :, None]
+        values, weight = frame.astype(np.float32), cache[shape]
+        if kind == "tiles":
+            return _to_uint8(values * (1.0 + weight))
+        return _to_uint8(values * (1.0 - weight) + level * weight)
+
+    return _per_frame(fn)
+
+
 def flip() -> Attack:
     """Mirror left to right."""
     return _per_frame(lambda frame: frame[:, ::-1].copy())

@@ -102,3 +102,14 @@ def test_user_edit_crops_off_centre_before_scaling() -> None:
     assert out.shape[:2] == (102, 153)
     top = round((200 - 170) / 3)
     assert abs(int(out[0, 0, 0]) - int(frame[top, 0, 0])) <= 2
+
+
+@pytest.mark.parametrize("kind", ["grid", "stripes", "tiles"])
+def test_pattern_is_periodic_and_the_same_in_every_frame(tiny: Clip, kind: str) -> None:
+    flat = Clip([np.full((64, 96, 3), 100, np.uint8)] * 2, FPS)
+    out = attacks.pattern(kind, pitch_px=16, line_px=2)(flat).frames
+    assert np.array_equal(out[0], out[1])
+    assert np.array_equal(out[0][:, 8:40], out[0][:, 40:72]), "two pitches along x repeat the picture"
+    assert out[0].std() > 10
+    with pytest.raises(BadInput):
+        attacks.pattern("dots")
