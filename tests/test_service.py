@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -295,3 +296,37 @@ def test_killed_service_keeps_its_jobs(tmp_path: Path, home: Path, clips) -> Non
         resumed = poll(restarted.url, in_flight)
         assert resumed["state"] == "done" and resumed["report"]["path"] == "long.mp4"
     assert list((state / "service-uploads").iterdir()) == []
+
+
+def worker_pids(service: ServiceProcess) -> list[int]:
+    """The service's verifier processes (its spawned children, not multiprocessing's resource tracker)."""
+    pid = service.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def test_a_killed_worker_is_replaced_and_its_job_run_again(home: Path, clips) -> None:
+    with ServiceProcess("--home", home) as service:
+        job_id = post_clip(service.url, clips["long"], wait=0).json()["id"]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{service.url}/v1/jobs/{job_id}").json()["state"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        [worker] = worker_pids(service)
+        os.kill(worker, signal.SIGKILL)
+        job = poll(service.url, job_id)
+        assert job["state"] == "done" and job["report"]["verdict"] == "no-evidence"
+        assert worker not in worker_pids(service)
+
+
+def test_verify_can_require_the_token_and_a_detector_scores_unmarked_clips(home: Path, token_file: Path) -> None:
+    with ServiceProcess("--home", home, "--token-file", token_file, "--token-for-verify",
+                        "--detector", "builtin") as service:
+        assert post_clip(service.url, sample_data(REAL_CLIP)).status_code == 401
+        assert httpx.get(f"{service.url}/v1/jobs/{'0' * 32}").status_code == 401
+        response = post_clip(service.url, sample_data(REAL_CLIP), headers={"Authorization": f"Bearer {TOKEN}"})
+        report = response.json()
+        assert response.status_code == 200 and report["detector"]["score"] is not None
+        model = httpx.get(f"{service.url}/v1/version").json()["detector"]["model"]
+        assert model is not None and report["detector"]["model"] == model
