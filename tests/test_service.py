@@ -256,12 +256,15 @@ def test_slow_drip_upload_is_abandoned(service, home: Path) -> None:
     assert uploads_left(home) == []
 
 
-def test_token_file_readable_by_others_is_refused(home: Path, tmp_path: Path) -> None:
+def test_bad_options_stop_the_start_with_one_line(home: Path, tmp_path: Path) -> None:
     loose = tmp_path / "token"
     loose.write_text(TOKEN)
     loose.chmod(0o644)
-    result = run("serve", "--token-file", loose, "--port", "9", home=home)
-    assert result.exit_code == 1 and "readable by others" in result.stderr and TOKEN not in result.stderr
+    for args, message in [(["--token-file", loose], "readable by others"),
+                          (["--detector", tmp_path / "no-model"], "no such model folder")]:
+        result = run("serve", *args, "--port", "9", home=home)
+        assert result.exit_code == 1 and message in result.stderr and TOKEN not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_full_queue_is_429_with_retry_after(tmp_path: Path, home: Path, clips) -> None:

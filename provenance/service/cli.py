@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from provenance.cli import NonEmptyPath, home_option, ledger_option
+from provenance.errors import BadInput
 from provenance.service.app import MAX_HEADER_BYTES
 from provenance.service.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_UPLOAD_IDLE_S, DEFAULT_WAIT_S, Settings
 
@@ -52,10 +53,12 @@ def serve(host: str, port: int, workers: int, queue_limit: int, max_upload_bytes
     import uvicorn
 
     from provenance.service import create_app
-    from provenance.verify import Verifier
+    from provenance.verify import BUILTIN_DETECTOR, Verifier
 
     if token_for_verify and token_file is None:
         raise click.UsageError("--token-for-verify needs --token-file")
+    if detector not in (None, BUILTIN_DETECTOR) and not Path(detector).is_dir():
+        raise BadInput(f"--detector {detector}: no such model folder (or 'builtin')")
     settings = Settings(home=home, ledger=ledger_url, detector=detector, trust_anchors=trust_anchors, workers=workers,
                         queue_limit=max(queue_limit, workers), max_upload_bytes=max_upload_bytes,
                         default_wait_s=default_wait_s, upload_idle_s=upload_idle_s, token_file=token_file,
