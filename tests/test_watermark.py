@@ -264,6 +264,17 @@ def test_issued_payloads_are_also_read_at_the_stamped_alignment() -> None:
     assert matched.p_value == pytest.approx(2 * match_issued(damaged, FIXED_KEY, issued).p_value)
 
 
+def test_issued_payloads_are_also_read_at_runner_up_alignments() -> None:
+    issued = _payloads(2000, seed=12)
+    damaged = _evidence(issued[9], per_bit_z=0.55, seed=13)
+    rng = np.random.default_rng(14)
+    misaligned = replace(damaged, coded_soft=rng.standard_normal(CODED_BITS),
+                         runner_up_soft=[rng.standard_normal(CODED_BITS), damaged.coded_soft])
+    matched = match_issued(misaligned, FIXED_KEY, issued)
+    assert matched.detected and matched.payload == issued[9]
+    assert matched.p_value == pytest.approx(3 * match_issued(damaged, FIXED_KEY, issued).p_value)
+
+
 def test_issued_payloads_kept_between_clips_score_as_their_codewords_do() -> None:
     first, second = _payloads(300, seed=8), _payloads(200, seed=9)
     issued = IssuedPayloads(FIXED_KEY, [p.hex for p in first])
@@ -284,7 +295,8 @@ def test_issued_payloads_never_match_unmarked_evidence() -> None:
     rng = np.random.default_rng(3)
     for _ in range(300):
         unmarked = Detection(state="not-detected", payload=None, p_value=0.5, frames=1,
-                             coded_soft=rng.standard_normal(CODED_BITS), uncropped_soft=rng.standard_normal(CODED_BITS))
+                             coded_soft=rng.standard_normal(CODED_BITS), uncropped_soft=rng.standard_normal(CODED_BITS),
+                             runner_up_soft=list(rng.standard_normal((4, CODED_BITS))))
         assert not match_issued(unmarked, FIXED_KEY, issued).detected
 
 

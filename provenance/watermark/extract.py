@@ -56,6 +56,7 @@ FINE_SCALE_STEPS = (0.004, 0.002)  # relative scale steps of the per-axis refine
 COARSE_CELLS = GRID_CELLS // 2  # the uniform-scale search runs at half resolution
 COARSE_SCREENED = 8  # best coarse (scale, flip) candidates re-scored at full resolution
 COARSE_KEPT = 2  # of those, the best are refined per axis
+RUNNER_UP_READINGS = 4  # the next best screened alignments, read too for a verifier matching against its ledger
 MAX_GROUPS = 256  # per-frame evidence is kept for this many frames, then for runs of consecutive frames
 FIRST_CHECK_FRAMES = 24  # streaming extraction checks for a decisive result after 24, 48, 96, ... frames
 EARLY_CHECKS = 8  # at most this many early checks (up to 3072 frames)
@@ -88,6 +89,7 @@ class Detection:
     raw_bits: np.ndarray | None = None  # the decoder's 64 payload bits before the check (diagnostics only)
     coded_soft: np.ndarray | None = None  # evidence for each coded bit (positive: 1), N(0, 1) on unmarked clips
     uncropped_soft: np.ndarray | None = None  # the same at the stamped frame's own alignment, when another was chosen
+    runner_up_soft: list[np.ndarray] = field(default_factory=list)  # the same at the next best alignments found
     issued_compared: int = 0  # payloads of the ledger the evidence was matched against (0: read without them)
 
     @property
@@ -193,6 +195,7 @@ class _Analysis:
     def __init__(self, key: WatermarkKey, residual: np.ndarray) -> None:
         self.key = key
         self.residual = residual
+        self.runners_up: list[_Alignment] = []  # screened alignments after the best, by sync score
         self.sync_spectrum = np.fft.rfft2(key.sync_noise) * key.gain
         coarse_field = cv2.resize(key.sync_field, (COARSE_CELLS, COARSE_CELLS), interpolation=cv2.INTER_AREA)
         self.coarse_gain = band_filter(COARSE_CELLS)
@@ -263,10 +266,12 @@ class _Analysis:
             self._aligned(sources[flipped], scale, scale, flipped)
             for _, scale, flipped in sorted(coarse, reverse=True)[:COARSE_SCREENED]
         ]
-        kept = sorted(screened, key=lambda a: a.z_sync, reverse=True)[:COARSE_KEPT]
-        best = max((self._refined(sources[a.flipped], a, FINE_SCALE_STEPS[0]) for a in kept), key=lambda a: a.z_sync)
+        ranked = sorted(screened, key=lambda a: a.z_sync, reverse=True)
+        best = max((self._refined(sources[a.flipped], a, FINE_SCALE_STEPS[0]) for a in ranked[:COARSE_KEPT]),
+                   key=lambda a: a.z_sync)
         for step in FINE_SCALE_STEPS[1:]:
             best = self._refined(sources[best.flipped], best, step)
+        self.runners_up = [a for a in ranked if not _same_place(a, best)]
         return best
 
     def canvas(self, alignment: _Alignment, residual: np.ndarray | None = None) -> np.ndarray:
@@ -326,6 +331,12 @@ class _Analysis:
         return p_value, payload, z_detection, candidates[0][:PAYLOAD_BITS], soft
 
 
+def _same_place(a: _Alignment, b: _Alignment) -> bool:
+    """Whether two alignments read the same cells, within a cell, or nearly so."""
+    near = max(abs(a.scale_y - b.scale_y), abs(a.scale_x - b.scale_x)) < 2 * COARSE_SCALE_STEP
+    return a.flipped == b.flipped and near and max(abs(a.shift_y - b.shift_y), abs(a.shift_x - b.shift_x)) < 2
+
+
 def _subcell(profile: np.ndarray, index: int) -> float:
     """Parabolic interpolation of a peak's position around an integer index (circular)."""
     left, mid, right = profile[(index - 1) % len(profile)], profile[index], profile[(index + 1) % len(profile)]
@@ -375,6 +386,12 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
         # Most re-uploads are re-encoded or rescaled, not cropped: a verifier holding the ledger can also
         # read the payload where the stamp put it, in case the weak sync field pointed elsewhere.
         uncropped_soft = analysis.coded_evidence(analysis.canvas(UNCROPPED))
+    runner_up_soft = []
+    if payload is None and coded_soft is not None:
+        # A weak sync field after a crop and heavy compression can rank the true alignment second or third: the
+        # ledger's codewords are long enough to tell it there (each reading counts in its false-positive bound).
+        places = [a for a in analysis.runners_up if not a.uncropped][:RUNNER_UP_READINGS]
+        runner_up_soft = [analysis.coded_evidence(analysis.canvas(a)) for a in places]
     expected = _expected_noise(key, payload)
     per_frame = []
     for group in sums.groups:
@@ -384,7 +401,7 @@ def _analyse(sums: _FrameSums, key: WatermarkKey, p_weight: float = 1.0) -> Dete
     return Detection(
         state=_state(p_value, payload), payload=payload, p_value=p_value, frames=sums.frames, per_frame=per_frame,
         z_detection=z_detection, z_sync=alignment.z_sync, raw_bits=raw_bits, coded_soft=coded_soft,
-        uncropped_soft=uncropped_soft,
+        uncropped_soft=uncropped_soft, runner_up_soft=runner_up_soft,
         alignment=(alignment.scale_y, alignment.scale_x, alignment.shift_y, alignment.shift_x, alignment.flipped),
     )
 

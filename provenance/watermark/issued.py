@@ -105,7 +105,8 @@ class IssuedPayloads:
         """`detection` with the best-matching issued payload when that match alone is decisive; else unchanged.
 
         The evidence is read at the chosen alignment and, when that is not the stamped frame's own, at that one
-        too; the false-positive bound counts every comparison (payloads × alignments). A detection that already
+        too, and at up to 4 runner-up alignments of the sync search; the false-positive bound counts every
+        comparison (payloads × alignments). A detection that already
         carries a payload, or whose coded-bit evidence is no stronger than noise's (chi-square p-value above
         MATCH_MAX_P) at either alignment, is returned as it is.
         """
@@ -135,8 +136,8 @@ def match_issued(detection: Detection, key: WatermarkKey, issued: Iterable[Paylo
 
 
 def _readings(detection: Detection) -> list[np.ndarray]:
-    return [np.asarray(soft, dtype=np.float32) for soft in (detection.coded_soft, detection.uncropped_soft)
-            if soft is not None]
+    readings = (detection.coded_soft, detection.uncropped_soft, *detection.runner_up_soft)
+    return [np.asarray(soft, dtype=np.float32) for soft in readings if soft is not None]
 
 
 def _stronger_than_noise(soft: np.ndarray) -> bool:
