@@ -283,16 +283,13 @@ def test_killed_service_keeps_its_jobs(tmp_path: Path, home: Path, clips) -> Non
     ledger = state / "ledger.sqlite"
     Ledger.open(ledger).close()
     args = ["--home", home, "--ledger", ledger]
-    service = ServiceProcess(*args).start()
-    try:
+    with ServiceProcess(*args) as service:
         finished = post_clip(service.url, clips["camera"])
         assert finished.json()["verdict"] == "no-evidence"
         done_id = finished.headers["content-location"].rsplit("/", 1)[-1]
         in_flight = post_clip(service.url, clips["long"], wait=0).json()["id"]
         assert httpx.get(f"{service.url}/v1/jobs/{in_flight}").json()["state"] in ("queued", "running")
         service.kill()
-    finally:
-        service.stop()
     assert (state / "service-jobs.sqlite").exists()
     with ServiceProcess(*args, port=service.port) as restarted:
         assert poll(restarted.url, done_id)["report"]["verdict"] == "no-evidence"

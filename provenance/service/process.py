@@ -46,14 +46,20 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"provenance serve exited with {self.process.returncode}:\n{self.log_text()}")
+                self._fail(f"provenance serve exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(f"{self.url}/v1/health", timeout=1):
                     return self
             except (urllib.error.URLError, OSError):
                 time.sleep(POLL_S)
         self.stop()
-        raise RuntimeError(f"provenance serve did not answer within {timeout_s:g} s:\n{self.log_text()}")
+        self._fail(f"provenance serve did not answer within {timeout_s:g} s")
+
+    def _fail(self, reason: str) -> None:
+        """Raise with the service's log, which is removed (it will not be stopped through `__exit__`)."""
+        text = self.log_text()
+        self.log.unlink(missing_ok=True)
+        raise RuntimeError(f"{reason}:\n{text}")
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-LOG_TAIL_CHARS:]
