@@ -262,13 +262,20 @@ def test_bad_options_stop_the_start_with_one_line(home: Path, tmp_path: Path) ->
     loose.chmod(0o644)
     for args, message in [(["--token-file", loose], "readable by others"),
                           (["--detector", tmp_path / "no-model"], "no such model folder")]:
-        result = run("serve", *args, "--port", "9", home=home)
+        result = run("serve", *args, "--port", "9", *own_state(tmp_path), home=home)
         assert result.exit_code == 1 and message in result.stderr and TOKEN not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+def own_state(folder: Path) -> list:
+    """Options for a second service on the same home: a ledger (and so a jobs store) of its own."""
+    ledger = folder / "ledger.sqlite"
+    Ledger.open(ledger).close()
+    return ["--ledger", ledger]
+
+
 def test_full_queue_is_429_with_retry_after(tmp_path: Path, home: Path, clips) -> None:
-    with ServiceProcess("--home", home, "--workers", 1, "--queue", 1) as service:
+    with ServiceProcess("--home", home, "--workers", 1, "--queue", 1, *own_state(tmp_path)) as service:
         first = post_clip(service.url, clips["long"], wait=0)
         assert first.status_code == 202
         refused = post_clip(service.url, clips["camera"], wait=0)
@@ -278,11 +285,8 @@ def test_full_queue_is_429_with_retry_after(tmp_path: Path, home: Path, clips) -
 
 
 def test_killed_service_keeps_its_jobs(tmp_path: Path, home: Path, clips) -> None:
-    state = tmp_path / "state"  # a ledger of its own, and so a jobs store of its own beside it
-    state.mkdir()
-    ledger = state / "ledger.sqlite"
-    Ledger.open(ledger).close()
-    args = ["--home", home, "--ledger", ledger]
+    state = tmp_path
+    args = ["--home", home, *own_state(state)]
     with ServiceProcess(*args) as service:
         finished = post_clip(service.url, clips["camera"])
         assert finished.json()["verdict"] == "no-evidence"
@@ -306,8 +310,8 @@ def worker_pids(service: ServiceProcess) -> list[int]:
             if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
-def test_a_killed_worker_is_replaced_and_its_job_run_again(home: Path, clips) -> None:
-    with ServiceProcess("--home", home) as service:
+def test_a_killed_worker_is_replaced_and_its_job_run_again(home: Path, clips, tmp_path: Path) -> None:
+    with ServiceProcess("--home", home, *own_state(tmp_path)) as service:
         job_id = post_clip(service.url, clips["long"], wait=0).json()["id"]
         deadline = time.monotonic() + 30
         while httpx.get(f"{service.url}/v1/jobs/{job_id}").json()["state"] != "running":
@@ -320,9 +324,10 @@ def test_a_killed_worker_is_replaced_and_its_job_run_again(home: Path, clips) ->
         assert worker not in worker_pids(service)
 
 
-def test_verify_can_require_the_token_and_a_detector_scores_unmarked_clips(home: Path, token_file: Path) -> None:
+def test_verify_can_require_the_token_and_a_detector_scores_unmarked_clips(
+        home: Path, token_file: Path, tmp_path: Path) -> None:
     with ServiceProcess("--home", home, "--token-file", token_file, "--token-for-verify",
-                        "--detector", "builtin") as service:
+                        "--detector", "builtin", *own_state(tmp_path)) as service:
         assert post_clip(service.url, sample_data(REAL_CLIP)).status_code == 401
         assert httpx.get(f"{service.url}/v1/jobs/{'0' * 32}").status_code == 401
         response = post_clip(service.url, sample_data(REAL_CLIP), headers={"Authorization": f"Bearer {TOKEN}"})
@@ -330,3 +335,10 @@ def test_verify_can_require_the_token_and_a_detector_scores_unmarked_clips(home:
         assert response.status_code == 200 and report["detector"]["score"] is not None
         model = httpx.get(f"{service.url}/v1/version").json()["detector"]["model"]
         assert model is not None and report["detector"]["model"] == model
+
+
+def test_a_second_service_on_the_same_jobs_store_is_refused(service, home: Path) -> None:
+    second = ServiceProcess("--home", home)
+    with pytest.raises(RuntimeError, match="another provenance serve is using the jobs store"):
+        second.start()
+        second.stop()

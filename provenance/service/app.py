@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hmac
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from provenance import __version__
-from provenance.errors import LedgerError
+from provenance.errors import LedgerError, ProvenanceError
 from provenance.service.jobs import JobStore, new_job_id
 from provenance.service.runner import Runner
 from provenance.service.settings import Settings, read_token
@@ -24,6 +26,7 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.token = read_token(settings.token_file) if settings.token_file else None
+        self._lock = _lock_state(settings.state_dir)
         settings.uploads_dir.mkdir(mode=0o700, exist_ok=True)
         self.store = JobStore(settings.jobs_path)
         self.runner = Runner(settings, self.store)
@@ -83,8 +86,22 @@ class Service:
         self.store.close()
         if self._ledger is not None:
             self._ledger.close()
+        os.close(self._lock)
 
 
+def _lock_state(folder: Path) -> int:
+    """Hold the lock on a jobs store for this process's life: two services would run each other's jobs."""
+    path = folder / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ProvenanceError(f"another provenance serve is using the jobs store in {folder}") from None
+    return fd
+
+
+LOCK_FILE = "service.lock"
 MAX_HEADER_BYTES = 16 * 1024  # request headers beyond this are refused with 431 (uvicorn stops reading at 64 KiB)
 
 
