@@ -14,7 +14,7 @@ from skimage.metrics import structural_similarity
 
 from conftest import sample_data
 from provenance import media
-from provenance.attacks import Clip, bars, blurred_fill, compose, crop, flip, reencode, scale, window
+from provenance.attacks import Clip, bars, blurred_fill, compose, crop, crop_window, flip, reencode, scale, window
 from provenance.errors import BadInput, KeyMissing
 from provenance.keys import read_watermark_secret
 from provenance.watermark import (
@@ -186,6 +186,14 @@ def test_crop_is_found_by_alignment(marked: Clip, key) -> None:
     scale_y, scale_x, shift_y, shift_x, flipped = detection.alignment
     assert abs(scale_y - 0.8) < 0.01 and abs(scale_x - 0.8) < 0.01
     assert abs(shift_y - 25.6) < 1.0 and abs(shift_x - 25.6) < 1.0 and not flipped
+
+
+def test_off_centre_crop_with_a_different_fraction_per_axis_is_found(marked: Clip, key, payload) -> None:
+    detection = extract_frames(crop_window(0.88, 0.82, at_y=0.9, at_x=0.15)(marked).frames, key)
+    scale_y, scale_x, shift_y, shift_x, flipped = detection.alignment
+    assert abs(scale_y - 0.88) < 0.01 and abs(scale_x - 0.82) < 0.01
+    assert abs(shift_y - 0.12 * 0.9 * 256) < 1.0 and abs(shift_x - 0.18 * 0.15 * 256) < 1.0 and not flipped
+    assert detection.payload == payload
 
 
 def test_other_key_finds_nothing(marked: Clip) -> None:

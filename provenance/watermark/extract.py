@@ -2,9 +2,9 @@
 
 Each frame is resized to the 256x256 grid (whatever its size or aspect ratio), high-passed and divided
 by its local level; the residuals are summed over frames and the sum's spectrum is whitened. It is
-searched for the sync field over uniform scale (crops keeping 68-100% of each side, 1.2% steps, at half
-resolution), horizontal flip and every shift, then refined per axis at full resolution, to a fraction
-of a cell.
+searched for the sync field over scale and aspect (crops keeping 68-100% of each side, 1.2% steps, the two
+sides' fractions up to 8% apart, at half resolution), horizontal flip and every shift, then refined per axis
+at full resolution, to a fraction of a cell.
 
 The decision is a one-sided z-test on the correlation with the key's detection noise, standardised by
 the spread of the same correlation at all other circular shifts of that noise. The alignment is chosen
@@ -51,7 +51,10 @@ FALSE_POSITIVE_RATE = 1e-6  # per clip: p-value at or below this means "detected
 INCONCLUSIVE_P = 1e-3  # p-values between the two thresholds mean "inconclusive"
 CHECK_PASS_PROBABILITY = LIST_PATHS * 2.0**-CRC_BITS  # chance that one of an unmarked clip's candidates passes
 MIN_VISIBLE_FRACTION = 0.68  # smallest crop searched, as a fraction of each side
-COARSE_SCALE_STEP = 0.012  # relative step of the uniform-scale search
+COARSE_SCALE_STEP = 0.012  # relative step of the scale search
+# Ratios of the kept height to the kept width (as fractions of each side) the coarse search tries: a crop that
+# keeps 88% of the height and 82% of the width is 1.07. The per-axis refinement closes the rest of the gap.
+COARSE_ASPECTS = (1 / 1.08, 1 / 1.04, 1.0, 1.04, 1.08)
 FINE_SCALE_STEPS = (0.004, 0.002)  # relative scale steps of the per-axis refinement rounds
 COARSE_CELLS = GRID_CELLS // 2  # the uniform-scale search runs at half resolution
 COARSE_SCREENED = 8  # best coarse (scale, flip) candidates re-scored at full resolution
@@ -222,18 +225,18 @@ class _Analysis:
         peak = float(window[iy, ix])
         return peak, rows[iy] + _subcell(scores[:, cols[ix]], rows[iy]), cols[ix] + _subcell(scores[rows[iy]], cols[ix])
 
-    def _coarse_score(self, source: np.ndarray, scale: float) -> float:
-        """Normalised sync correlation at the best shift for one uniform scale, on a half-resolution grid."""
-        canvas = cv2.resize(_to_canvas(source, scale, scale, 0.0, 0.0), (COARSE_CELLS, COARSE_CELLS),
+    def _coarse_score(self, source: np.ndarray, scale_y: float, scale_x: float) -> float:
+        """Normalised sync correlation at the best shift for one scale per axis, on a half-resolution grid."""
+        canvas = cv2.resize(_to_canvas(source, scale_y, scale_x, 0.0, 0.0), (COARSE_CELLS, COARSE_CELLS),
                             interpolation=cv2.INTER_AREA)
         spectrum = np.fft.rfft2(canvas) * self.coarse_gain
         norm = float(np.sqrt(np.sum(np.abs(spectrum) ** 2)))
         if norm <= 0:
             return 0.0
         scores = np.fft.irfft2(np.conj(spectrum) * self.coarse_sync, s=canvas.shape) / norm
-        limit = int(np.ceil(COARSE_CELLS * (1 - scale))) + 1
-        reach = np.arange(-1, limit + 1) % COARSE_CELLS
-        return float(scores[np.ix_(reach, reach)].max())
+        rows, cols = (np.arange(-1, int(np.ceil(COARSE_CELLS * (1 - scale))) + 2) % COARSE_CELLS
+                      for scale in (scale_y, scale_x))
+        return float(scores[np.ix_(rows, cols)].max())
 
     def _aligned(self, source: np.ndarray, scale_y: float, scale_x: float, flipped: bool) -> _Alignment:
         """The best shift for one scale per axis, as an alignment scored by its sync peak."""
@@ -253,18 +256,18 @@ class _Analysis:
     def best_alignment(self) -> _Alignment:
         """The alignment that best explains the sync field.
 
-        A uniform-scale search at half resolution; its best few re-scored at full resolution (the
+        A search over scale and aspect at half resolution; its best few re-scored at full resolution (the
         half-resolution score alone misranks weak marks); the best two refined per axis, in finer steps.
         """
         sources = {False: self.residual, True: self.residual[:, ::-1]}
         coarse = [
-            (self._coarse_score(sources[flipped], scale), scale, flipped)
+            (self._coarse_score(sources[flipped], scale_y, scale_x), scale_y, scale_x, flipped)
             for flipped in (False, True)
-            for scale in _coarse_scales()
+            for scale_y, scale_x in _coarse_scales()
         ]
         screened = [
-            self._aligned(sources[flipped], scale, scale, flipped)
-            for _, scale, flipped in sorted(coarse, reverse=True)[:COARSE_SCREENED]
+            self._aligned(sources[flipped], scale_y, scale_x, flipped)
+            for _, scale_y, scale_x, flipped in sorted(coarse, reverse=True)[:COARSE_SCREENED]
         ]
         ranked = sorted(screened, key=lambda a: a.z_sync, reverse=True)
         best = max((self._refined(sources[a.flipped], a, FINE_SCALE_STEPS[0]) for a in ranked[:COARSE_KEPT]),
@@ -344,9 +347,12 @@ def _subcell(profile: np.ndarray, index: int) -> float:
     return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
 
 
-def _coarse_scales() -> list[float]:
+def _coarse_scales() -> list[tuple[float, float]]:
+    """(scale_y, scale_x) pairs of the coarse search: every step of scale, at every aspect, inside the range."""
     count = int(np.log(MIN_VISIBLE_FRACTION) / np.log(1 - COARSE_SCALE_STEP)) + 1
-    return [(1 - COARSE_SCALE_STEP) ** i for i in range(count)]
+    pairs = [(scale * min(1.0, aspect), scale * min(1.0, 1 / aspect))
+             for scale in ((1 - COARSE_SCALE_STEP) ** i for i in range(count)) for aspect in COARSE_ASPECTS]
+    return [pair for pair in pairs if min(pair) >= MIN_VISIBLE_FRACTION]
 
 
 def _state(p_value: float, payload: Payload | None) -> str:
