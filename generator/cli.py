@@ -34,6 +34,13 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str | None) -
     return width, height
 
 
+def _describe_words(model: str, words: dict[str, list[str]]) -> str:
+    """One line: which of the prompt's words the backend draws, and which it leaves out."""
+    drawn = f"{model} draws: {', '.join(words['used'])}" if words["used"] else \
+        f"{model} draws none of the prompt's words (the seed picks the scene)"
+    return drawn + (f"; not in its vocabulary, left out: {', '.join(words['unused'])}" if words["unused"] else "")
+
+
 @click.command()
 @click.argument("prompt", required=False, default="")
 @click.option("-o", "--output", "output", required=True, type=NonEmptyPath(dir_okay=False, path_type=Path),
@@ -90,6 +97,7 @@ def generate(prompt: str, output: Path, image: Path | None, extend_clip: Path | 
     rate = fps or ClipSpec.fps
     with Stamper(home, ledger=ledger_url, overwrite=force) as stamper, Generator(backend, stamper=stamper,
                                                                 include_prompt=include_prompt) as generator:
+        words = None if fill_clip else generator.backend.prompt_words(prompt, image=bool(image or extend_clip))
         if fill_clip:
             info = media.probe(fill_clip)
             with _progress(round(info.duration_s * (fps or info.fps)) or None, "filling") as advance:
@@ -107,6 +115,14 @@ def generate(prompt: str, output: Path, image: Path | None, extend_clip: Path | 
             spec = ClipSpec(width, height, rate, seconds)
             with _progress(spec.frame_count, "generating") as advance:
                 result = generator.text_to_video(prompt, output, spec, seed=seed, progress=advance)
-    _emit({**result.to_dict(), "model": generator.backend.model}, as_json,
+    extra = {"prompt_words": words} if words is not None else {}
+    if words is not None:
+        click.echo(_describe_words(generator.backend.model, words), err=True)
+    written = media.probe(result.path)
+    if size and (written.width, written.height) != size:
+        click.echo(f"note: --size {width}x{height} was written as {written.width}x{written.height} (H.264 in 4:2:0 "
+                   f"needs even sides)", err=True)
+        extra["size"] = [written.width, written.height]
+    _emit({**result.to_dict(), "model": generator.backend.model, **extra}, as_json,
           f"generated {result.path} ({result.frames} frames, {generator.backend.model}, "
           f"watermark payload {result.payload})")

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import click
 
-from provenance.errors import BadInput, ProvenanceError
+from provenance.errors import BadInput, OutputExists, ProvenanceError
 
 USAGE_EXIT = 2
 UNREADABLE_EXIT = 1
@@ -84,6 +84,8 @@ class NonEmptyPath(click.Path):
 
 
 def _one_line(exc: Exception) -> str:
+    if isinstance(exc, OutputExists):  # the library names its own parameter; a command user needs the option
+        return f"output {exc.path} already exists; pass --force to replace it"
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     return str(exc)

@@ -13,6 +13,15 @@ class BadInput(ProvenanceError):
     """The input is missing, unreadable, empty, malformed or over a configured limit."""
 
 
+class OutputExists(BadInput):
+    """An output file exists and replacing it was not asked for (`overwrite=True`; `--force` on the command line)."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        super().__init__(f"output {path} already exists; pass overwrite=True (e.g. Stamper(overwrite=True)) "
+                         f"to replace it")
+
+
 class UnsupportedFormat(ProvenanceError):
     """The container or codec is readable but not supported for this operation."""
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from provenance.errors import BadInput
+from provenance.errors import BadInput, OutputExists
 
 HASH_CHUNK_BYTES = 1 << 20
 WORK_TAG = "provenance-work"  # hidden work files are named .STEM.provenance-work-PID.XXXX beside the output
@@ -36,7 +36,7 @@ def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] 
         if target.exists() and Path(src).exists() and os.path.samefile(target, src):
             raise BadInput(f"output {target} is the input {src}; refusing to overwrite an input")
     if not overwrite and os.path.lexists(target):
-        raise _exists(target)
+        raise OutputExists(target)
     return target
 
 
@@ -69,19 +69,15 @@ def move_into_place(src: Path, target: Path, overwrite: bool) -> None:
     try:
         os.link(src, target)  # unlike a rename, creating a link never replaces an existing file
     except FileExistsError:
-        raise _exists(target) from None
+        raise OutputExists(target) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP):  # file systems without hard links (FAT, some shares)
             raise
         if os.path.lexists(target):
-            raise _exists(target) from None
+            raise OutputExists(target) from None
         os.replace(src, target)
         return
     os.unlink(src)
-
-
-def _exists(target: Path) -> BadInput:
-    return BadInput(f"output {target} already exists; pass --force to replace it")
 
 
 @contextlib.contextmanager

@@ -323,7 +323,10 @@ class VideoWriter:
         self.pix_fmt = pix_fmt
         self.frames_written = 0
         fmt = "webm" if codec == "vp9" else ("mov" if str(path).lower().endswith(".mov") else "mp4")
-        self._container = av.open(str(path), mode="w", format=fmt)
+        # MP4/MOV: the index (moov) goes before the media data, so players start at once and a cut-off upload
+        # keeps its index and its C2PA manifest readable
+        options = {} if fmt == "webm" else {"movflags": "+faststart"}
+        self._container = av.open(str(path), mode="w", format=fmt, options=options)
         self._stream = self._container.add_stream(ENCODERS[codec], rate=Fraction(fps).limit_denominator(1001))
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"

@@ -116,7 +116,7 @@ def test_long_clips_are_made_in_chunks_that_continue_each_other(backend) -> None
 
 def test_the_command_takes_a_model_directory(model_dir: Path, home: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli.mp4"
-    [result] = run_json("generate", "a kite", "-o", out, "--backend", model_dir, "--size", "32x32",
+    [result] = run_json("generate", "a kite", "-o", out, "--backend", model_dir, "--size", f"{SIZE_PX}x{SIZE_PX}",
                         "--seconds", str(FRAMES / FPS), home=home)
     assert result["model"] == "tiny-ltx (LTXConditionPipeline)" and result["frames"] == FRAMES
 

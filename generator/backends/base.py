@@ -70,6 +70,13 @@ class Backend(ABC):
         """Frames at `fractions` (0..1) of the way from keyframe `first` to keyframe `last`."""
         raise ModelError(f"{self.model} cannot fill between keyframes; use optical-flow fill")
 
+    def prompt_words(self, prompt: str, image: bool = False) -> dict[str, list[str]] | None:
+        """The prompt's words this backend draws from ("used") and ignores ("unused"); None when it reads them all.
+
+        `image`: the prompt goes with a still or a clip (image-to-video, extend).
+        """
+        return None
+
     def describe(self) -> dict:
         """Settings recorded in the manifest's generation parameters."""
         return {"backend": type(self).__name__}

@@ -1,4 +1,4 @@
-"""Things that move across a frame: birds, boats, cars, rain and snow, drawn with OpenCV in place."""
+"""Things that move across a frame: birds, boats, cars, animals, balloons, rain and snow, drawn with OpenCV in place."""
 
 from __future__ import annotations
 
@@ -124,6 +124,112 @@ class Cars:
                 front, back = x + facing * 38 * u, x - facing * 38 * u
                 cv2.circle(frame, (round(front), round(y0 - 9 * u)), max(1, round(5 * u)), (255, 250, 220), -1, AA)
                 cv2.circle(frame, (round(back), round(y0 - 9 * u)), max(1, round(3 * u)), (230, 30, 30), -1, AA)
+
+
+# body colour, body length and leg length (px at 720 rows), walking speed (body lengths per second), ears
+ANIMAL_SHAPES = {
+    "fox": ((200, 95, 35), 60, 22, 1.6, True), "wolf": ((120, 120, 125), 75, 30, 1.4, True),
+    "dog": ((150, 105, 60), 60, 24, 1.5, True), "cat": ((90, 80, 75), 40, 14, 1.2, True),
+    "deer": ((150, 100, 60), 80, 48, 1.0, True), "horse": ((110, 70, 40), 110, 60, 1.0, False),
+    "cow": ((235, 230, 225), 110, 40, 0.5, True), "sheep": ((235, 232, 220), 70, 22, 0.5, False),
+    "rabbit": ((160, 140, 120), 30, 8, 2.0, True), "bear": ((70, 50, 35), 110, 35, 0.6, True),
+}
+
+
+class Animals:
+    """Four-legged animals walking across the foreground with a trotting gait; one to three of each kind."""
+
+    def __init__(self, width: int, height: int, rng: np.random.Generator, kinds: tuple[str, ...], ground_top_px: float,
+                 ground_bottom_px: float, night: bool) -> None:
+        unit = _unit(height)
+        self.unit = unit
+        self.span_px = width + 400 * unit
+        self.lo_px = -200 * unit
+        self.walkers = []
+        direction = 1.0 if rng.random() < 0.5 else -1.0  # a group walks one way
+        for kind in kinds:
+            colour, body, leg, speed, ears = ANIMAL_SHAPES[kind]
+            for _ in range(int(rng.integers(1, 4))):
+                feet_y = rng.uniform(ground_top_px, ground_bottom_px)
+                scale = unit * (1.0 + 0.8 * (feet_y - ground_top_px) / max(ground_bottom_px - ground_top_px, 1))
+                shade = np.array(colour, np.float32) * rng.uniform(0.85, 1.1) * (0.3 if night else 1.0)
+                self.walkers.append((float(rng.uniform(0, width)), feet_y, scale, body, leg, speed * body * direction,
+                                     tuple(int(c) for c in np.clip(shade, 0, 255)), ears,
+                                     float(rng.uniform(0, 2 * np.pi))))
+        self.walkers.sort(key=lambda walker: walker[1])  # farther (higher) first, nearer drawn over them
+
+    def draw(self, frame: np.ndarray, t_s: float, dx: float = 0.0) -> None:
+        for x0, feet_y, s, body, leg, speed, colour, ears, phase in self.walkers:
+            x = _wrap(x0 + speed * s * t_s - dx, self.lo_px, self.span_px)
+            facing = 1.0 if speed > 0 else -1.0
+            stride = 2 * np.pi * abs(speed) / (body * 0.9) * t_s + phase
+            back_y = feet_y - leg * s - 0.2 * body * s
+            half = body * s / 2
+            thickness = max(1, round(0.09 * body * s))
+            for offset, lag in ((-0.38, 0.0), (-0.3, np.pi), (0.3, np.pi), (0.38, 0.0)):  # hind and fore pairs
+                hip = (x + offset * body * s, back_y + 0.15 * body * s)
+                swing = 0.35 * np.sin(stride + lag)
+                foot = (hip[0] + facing * leg * s * np.sin(swing), hip[1] + leg * s * np.cos(swing))
+                cv2.line(frame, _pt(hip), _pt(foot), colour, thickness, AA)
+            cv2.ellipse(frame, _pt((x, back_y + 0.1 * body * s)), (max(1, round(half)), max(1, round(0.2 * body * s))),
+                        0, 0, 360, colour, -1, AA)
+            head = (x + facing * 0.55 * body * s, back_y - 0.12 * body * s)
+            cv2.circle(frame, _pt(head), max(1, round(0.14 * body * s)), colour, -1, AA)
+            snout = (head[0] + facing * 0.2 * body * s, head[1] + 0.04 * body * s)
+            cv2.line(frame, _pt(head), _pt(snout), colour, max(1, round(0.12 * body * s)), AA)
+            if ears:
+                ear = np.array([[head[0] - 0.08 * body * s, head[1] - 0.08 * body * s],
+                                [head[0] - 0.02 * facing * body * s, head[1] - 0.26 * body * s],
+                                [head[0] + 0.08 * body * s, head[1] - 0.08 * body * s]])
+                cv2.fillPoly(frame, [np.round(ear * 16).astype(np.int32)], colour, AA, shift=4)
+            tail = (x - facing * 0.62 * body * s, back_y + 0.02 * body * s * np.sin(stride))
+            cv2.line(frame, _pt((x - facing * half, back_y + 0.05 * body * s)), _pt(tail), colour, thickness, AA)
+
+
+class Balloons:
+    """Hot-air balloons drifting with the wind and slowly rising, striped envelopes over baskets."""
+
+    COLOURS = ((220, 50, 50), (250, 200, 40), (40, 110, 210), (60, 170, 80), (240, 120, 30), (150, 60, 170))
+
+    def __init__(self, width: int, height: int, rng: np.random.Generator, sky_bottom_px: float, night: bool) -> None:
+        unit = _unit(height)
+        count = int(rng.integers(2, 6))
+        self.height = height
+        self.span_px = width + 300 * unit
+        self.lo_px = -150 * unit
+        self.x0 = rng.uniform(0, width, count)
+        self.y0 = rng.uniform(0.15, 0.75, count) * sky_bottom_px
+        self.radius_px = rng.uniform(18, 45, count) * unit
+        self.drift_px_s = rng.uniform(8, 20) * unit * (1 if rng.random() < 0.5 else -1) * self.radius_px / (30 * unit)
+        self.rise_px_s = rng.uniform(1, 5, count) * unit
+        dim = 0.35 if night else 1.0
+        self.colours = [tuple(int(c * dim) for c in self.COLOURS[i]) for i in rng.integers(0, len(self.COLOURS),
+                                                                                           (count, 2)).ravel()]
+
+    def draw(self, frame: np.ndarray, t_s: float, dx: float = 0.0) -> None:
+        order = np.argsort(self.radius_px)  # smaller (farther) first
+        for i in order:
+            r = float(self.radius_px[i])
+            x = _wrap(self.x0[i] + self.drift_px_s[i] * t_s - dx, self.lo_px, self.span_px)
+            y = self.y0[i] - self.rise_px_s[i] * t_s
+            first, second = self.colours[2 * i], self.colours[2 * i + 1]
+            envelope = np.array([[x - r, y], [x - 0.35 * r, y + 1.25 * r], [x + 0.35 * r, y + 1.25 * r], [x + r, y]])
+            cv2.fillPoly(frame, [np.round(envelope * 16).astype(np.int32)], first, AA, shift=4)
+            cv2.ellipse(frame, _pt((x, y)), (round(r), round(1.1 * r)), 0, 180, 360, first, -1, AA)
+            cv2.ellipse(frame, _pt((x, y)), (max(1, round(0.4 * r)), round(1.1 * r)), 0, 180, 360, second, -1, AA)
+            stripe = np.array([[x - 0.4 * r, y], [x - 0.14 * r, y + 1.25 * r], [x + 0.14 * r, y + 1.25 * r],
+                               [x + 0.4 * r, y]])
+            cv2.fillPoly(frame, [np.round(stripe * 16).astype(np.int32)], second, AA, shift=4)
+            basket_top = y + 1.5 * r
+            for side in (-1, 1):
+                cv2.line(frame, _pt((x + side * 0.35 * r, y + 1.25 * r)), _pt((x + side * 0.15 * r, basket_top)),
+                         (60, 45, 30), 1, AA)
+            cv2.rectangle(frame, _pt((x - 0.17 * r, basket_top)), _pt((x + 0.17 * r, basket_top + 0.25 * r)),
+                          (110, 75, 40), -1, AA)
+
+
+def _pt(point: tuple[float, float]) -> tuple[int, int]:
+    return round(point[0]), round(point[1])
 
 
 class Rain:

@@ -1,4 +1,5 @@
-"""Static pieces of a procedural landscape, painted once per clip: sky, clouds, mountains, city, forest, ground."""
+"""Static pieces of a procedural landscape, painted once per clip: sky, clouds, mountains, city, forest, ground,
+grass, neon signs."""
 
 from __future__ import annotations
 
@@ -202,10 +203,16 @@ def forest(palette: Palette, rng: np.random.Generator, cols: int, horizon: int, 
     return Layer(rgb, mask.astype(np.float32) / 255, top, 0.3)
 
 
-def ground(palette: Palette, rng: np.random.Generator, cols: int, horizon: int, rows: int, snow: bool) -> Layer:
-    """Fields (or snow) from the horizon to the bottom edge."""
+GROUND_COLOURS = {"snow": (235, 238, 245), "sand": (214, 178, 120), "field": (70, 110, 45)}
+NEON_COLOURS = ((255, 40, 200), (40, 240, 255), (255, 70, 60), (120, 255, 90), (255, 200, 40))
+FLOWER_COLOURS = ((240, 60, 70), (250, 220, 60), (245, 245, 240), (200, 90, 220), (255, 140, 40))
+
+
+def ground(palette: Palette, rng: np.random.Generator, cols: int, horizon: int, rows: int, surface: str) -> Layer:
+    """Fields, snow or sand (a key of GROUND_COLOURS) from the horizon to the bottom edge."""
+    snow = surface == "snow"
     depth = np.linspace(0, 1, rows, dtype=np.float32)[:, None, None]
-    near = np.array((235, 238, 245) if snow else (70, 110, 45), np.float32)
+    near = np.array(GROUND_COLOURS[surface], np.float32)
     far = mix(near, palette.horizon, 0.5)
     if palette.night:
         near, far = near * 0.18, far * 0.25
@@ -223,3 +230,56 @@ def road(palette: Palette, cols: int, top: int, rows: int, unit: float) -> Layer
     on = (np.arange(cols) // int(60 * unit)) % 2 == 0
     rgb[middle - dash // 2: middle + dash - dash // 2, on] = (220, 210, 150) if not palette.night else (120, 115, 90)
     return Layer(_to_uint8(rgb), None, top, 0.8)
+
+
+def grass(palette: Palette, rng: np.random.Generator, cols: int, height: int, unit: float, flowers: bool) -> Layer:
+    """Tall grass along the bottom of the frame (with flowers in it when asked), in front of everything else."""
+    top = int(0.78 * height)
+    rows = height + 2 - top
+    rgb = np.zeros((rows, cols, 3), np.uint8)
+    mask = np.zeros((rows, cols), np.uint8)
+    dim = 0.25 if palette.night else 1.0
+    light = 0.75 if palette.low_sun else 1.0
+    for x in rng.uniform(-10, cols + 10, int(cols / (2.5 * unit))):
+        root_y = rows - rng.uniform(0, 0.35) * rows
+        length = rng.uniform(0.3, 1.0) * (root_y - 1)
+        lean = rng.normal(0, 0.25) * length
+        colour = np.array((60, 120, 40), np.float32) * rng.uniform(0.6, 1.25) * dim * light
+        colour = tuple(int(c) for c in np.clip(mix(colour, palette.horizon * dim, 0.15), 0, 255))
+        blade = np.array([[x - 2 * unit, root_y], [x + lean, root_y - length], [x + 2 * unit, root_y]])
+        points = [np.round(blade * 16).astype(np.int32)]
+        cv2.fillPoly(rgb, points, colour, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, points, 255, cv2.LINE_AA, shift=4)
+    rgb[int(0.7 * rows):] = np.maximum(rgb[int(0.7 * rows):], 1)  # a solid band at the bottom: no gaps to the edge
+    mask[int(0.7 * rows):] = 255
+    if flowers:
+        for x, y in zip(rng.uniform(0, cols, int(cols / (14 * unit))), rng.uniform(0.15, 0.8, int(cols / (14 * unit))),
+                        strict=True):
+            colour = tuple(int(c * dim) for c in FLOWER_COLOURS[int(rng.integers(len(FLOWER_COLOURS)))])
+            centre = (round(x * 16), round(y * rows * 16))
+            cv2.circle(rgb, centre, max(16, round(4 * unit * 16)), colour, -1, cv2.LINE_AA, shift=4)
+            cv2.circle(mask, centre, max(16, round(4 * unit * 16)), 255, -1, cv2.LINE_AA, shift=4)
+    return Layer(rgb, mask.astype(np.float32) / 255, top, 0.9)
+
+
+def neon_signs(city_layer: Layer, rng: np.random.Generator, unit: float) -> None:
+    """Glowing neon signs and outlines on a skyline's buildings, painted into the layer."""
+    rows, cols = city_layer.alpha.shape
+    glow = np.zeros((rows, cols, 3), np.float32)
+    solid = city_layer.alpha > 0.99
+    thickness = max(1, round(3 * unit))
+    for _ in range(max(3, int(cols / (110 * unit)))):
+        x = int(rng.integers(0, cols))
+        standing = np.flatnonzero(solid[:, x])
+        if len(standing) < 20 * unit:
+            continue
+        width, height = int(rng.uniform(18, 60) * unit), int(rng.uniform(8, 30) * unit)
+        y = int(rng.uniform(standing[0] + 4 * unit, max(standing[0] + 5 * unit, rows - height - 4 * unit)))
+        colour = NEON_COLOURS[int(rng.integers(len(NEON_COLOURS)))]
+        if rng.random() < 0.5:
+            cv2.rectangle(glow, (x, y), (x + width, y + height), colour, thickness, cv2.LINE_AA)
+        else:
+            cv2.line(glow, (x, y), (x, y + 3 * height), colour, thickness, cv2.LINE_AA)
+    halo = cv2.GaussianBlur(glow, (0, 0), 6 * unit)
+    lit = city_layer.rgb.astype(np.float32) + 1.6 * halo + glow
+    city_layer.rgb[:] = _to_uint8(lit) * solid[..., None] + city_layer.rgb * ~solid[..., None]

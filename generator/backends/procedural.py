@@ -9,8 +9,8 @@ import numpy as np
 
 from generator.backends import painter
 from generator.backends.base import Backend, ClipSpec, Frames
-from generator.backends.movers import REFERENCE_HEIGHT_PX, Birds, Boats, Cars, Rain, Snow
-from generator.backends.scene import Scene, parse_scene
+from generator.backends.movers import REFERENCE_HEIGHT_PX, Animals, Balloons, Birds, Boats, Cars, Rain, Snow
+from generator.backends.scene import Scene, parse_scene, prompt_words
 
 MODEL = "procedural-1"
 PAN_FRACTION = 0.22  # of the frame width, over the whole clip
@@ -89,15 +89,20 @@ class Landscape:
                                                  scene.has("snow")))
         if scene.has("city"):
             self.layers.append(painter.city(palette, rng, self.cols, horizon, unit))
+            if scene.has("neon"):
+                painter.neon_signs(self.layers[-1], rng, unit)
         ground_rows = self.rows - horizon
         self.water = None
         if scene.has("sea"):
             self.water = Water(palette, rng, self.cols, horizon, ground_rows, self.sun[0], unit)
         else:
-            self.layers.append(painter.ground(palette, rng, self.cols, horizon, ground_rows, scene.has("snow")))
+            surface = "snow" if scene.has("snow") else "sand" if scene.has("desert") else "field"
+            self.layers.append(painter.ground(palette, rng, self.cols, horizon, ground_rows, surface))
         if scene.has("forest"):
             tallest = (80 if scene.has("mountains") else 150) * unit
             self.layers.append(painter.forest(palette, rng, self.cols, horizon, unit, ground_rows, tallest))
+        if scene.has("grass"):
+            self.layers.append(painter.grass(palette, rng, self.cols, height, unit, scene.has("flowers")))
         self.road_top = int(height - 0.16 * height)
         if scene.has("car"):
             self.layers.append(painter.road(palette, self.cols, self.road_top, int(0.13 * height), unit))
@@ -107,7 +112,13 @@ class Landscape:
         if scene.has("car"):
             road_bottom = self.road_top + int(0.13 * height)
             self.near_movers.append((Cars(self.cols, height, rng, self.road_top, road_bottom, night), 0.8))
+        if scene.has("animal"):
+            feet = (0.72, 0.8) if scene.has("car") else (0.84, 0.97)  # above the road, or in the foreground
+            self.near_movers.append((Animals(self.cols, height, rng, scene.animals, feet[0] * height,
+                                             feet[1] * height, night), 0.8))
         self.overlays = []
+        if scene.has("balloon"):
+            self.overlays.append(Balloons(width, height, rng, horizon, night))
         if scene.has("bird"):
             self.overlays.append(Birds(width, height, rng, horizon, night))
         if scene.has("rain"):
@@ -249,6 +260,8 @@ class StillAnimator:
             self.pan_px = direction * IMAGE_PAN_FRACTION * width * scene.camera.startswith("pan")
         night = scene.time_of_day == "night"
         self.overlays = []
+        if scene.has("balloon"):
+            self.overlays.append(Balloons(width, height, rng, 0.5 * height, night))
         if scene.has("bird"):
             self.overlays.append(Birds(width, height, rng, 0.5 * height, night))
         if scene.has("rain"):
@@ -297,7 +310,8 @@ def global_motion_px(previous: np.ndarray, current: np.ndarray) -> float:
 
 
 class ProceduralBackend(Backend):
-    """Landscapes from words: sea, sky, sun, clouds, mountains, city, forest, weather, boats, birds, cars."""
+    """Landscapes from words: sea, sky, sun, clouds, mountains, city, neon, forest, grass, flowers, desert, weather,
+    boats, birds, cars, animals, balloons; `prompt_words` says which words of a prompt it draws."""
 
     model = MODEL
     context_frames = 2
@@ -318,6 +332,9 @@ class ProceduralBackend(Backend):
                 scene, pan = Scene(scene.time_of_day, scene.elements, "pan_right"), motion
         animator = StillAnimator(context[-1], scene, spec, seed, pan_px_per_frame=pan)
         return animator.frames(skip_first=True)  # the still is the clip's last frame, already there
+
+    def prompt_words(self, prompt: str, image: bool = False) -> dict[str, list[str]]:
+        return prompt_words(prompt, image)
 
     def describe(self) -> dict:
         return {"backend": "procedural"}
