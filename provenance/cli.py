@@ -246,7 +246,7 @@ def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: st
     paths = list(expand_paths(clips))
     if not paths:
         raise BadInput(f"no video files in {', '.join(map(str, clips))}")
-    unreadable = 0
+    unreadable, unchecked_said = 0, False
     options = {"trust_anchors": trust_anchors, "home": home, "ledger": ledger_url}
     with _progress(len(paths), "verifying") as advance:
         for report in verify_many(paths, workers=workers, detector_dir=detector_dir, **options):
@@ -254,6 +254,11 @@ def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: st
             if report.verdict == "error":
                 unreadable += 1
                 click.echo(f"error: {report.error}", err=True)
+            if report.watermark.get("state") == "not-checked" and not unchecked_said:
+                unchecked_said = True
+                click.echo("note: the watermark was not checked (no watermark key under the home folder; "
+                           "`provenance keygen` makes one): the verdicts rest on the other evidence alone",
+                           err=True)
             _emit(report.to_dict(), as_json, _describe(report))
     if unreadable:
         sys.exit(UNREADABLE_EXIT)

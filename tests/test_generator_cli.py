@@ -120,3 +120,18 @@ def test_stamped_mp4s_put_their_index_before_the_media_data(home: Path, clip: Pa
     for path in (generated, signed):
         boxes = _top_level_boxes(path)
         assert "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat"), (path, boxes)
+
+
+def test_verify_without_a_watermark_key_says_the_mark_was_not_checked(home: Path, tmp_path: Path) -> None:
+    stamped, stripped, empty = tmp_path / "stamped.mp4", tmp_path / "stripped.mp4", tmp_path / "empty-home"
+    assert run("generate", "the sea", "-o", stamped, "--size", "96x64", *FAST, home=home).exit_code == 0
+    media.remux(stamped, stripped)  # the manifest is gone: only the watermark could tell
+    empty.mkdir()
+    result = run("verify", stripped, "--json", home=empty)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "no-evidence" and report["watermark"]["state"] == "not-checked"
+    assert any("watermark not checked" in line for line in report["evidence"])
+    assert "note: the watermark was not checked" in result.stderr
+    keyed = run("verify", stripped, "--json", home=home)
+    assert json.loads(keyed.stdout)["verdict"] == "ai-generated" and "not checked" not in keyed.stderr
