@@ -3,6 +3,7 @@ the others pass, and where the sample data is required (CI) its absence fails th
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -66,3 +67,14 @@ def test_where_sample_data_is_required_its_absence_fails(clone: Path) -> None:
     assert result.returncode == 1, result.stdout[-3000:]
     assert f"{SAMPLE_DATA_SKIP} {clone.parent / 'shared' / 'data'} " in result.stdout
     assert f"{REQUIRE_SAMPLE_DATA_ENV} is set" in result.stdout
+
+
+def test_the_demo_says_loudly_when_it_skips_its_real_clip_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv(SAMPLE_DATA_ENV, str(tmp_path / "nowhere"))
+    spec = importlib.util.spec_from_file_location("demo", REPOSITORY / "examples" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.verify_camera_footage(tmp_path / "home") is False
+    said = capsys.readouterr().err
+    assert "SKIPPED" in said and str(tmp_path / "nowhere" / "clips" / "real") in said and SAMPLE_DATA_ENV in said
