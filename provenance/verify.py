@@ -108,6 +108,11 @@ class Verifier:
         self._issued: IssuedFromLedger | None = None
         self.detector = detector
 
+    def checks(self) -> tuple[str, ...]:
+        """What this Verifier examines: c2pa always; watermark, ledger and detector when it has them."""
+        have = {"watermark": self.watermark_key, "ledger": self._ledger, "detector": self.detector}
+        return ("c2pa", *(name for name, part in have.items() if part is not None))
+
     def verify(self, path: str | os.PathLike) -> Report:
         """Examine one clip; a clip that cannot be read gives verdict `error`, never an exception."""
         report = Report(path=str(path))
@@ -350,7 +355,7 @@ def verify_clip(source: str | os.PathLike | bytes, name: str | None = None, time
         report = _verify_bytes(verifier, source, label) if isinstance(source, bytes) else verifier.verify(source)
         result = report.to_dict()
     except Exception as exc:  # a failure on one clip is that clip's error row, never a failed batch
-        result = _failed(label, f"verification failed: {exc}")
+        result = error_result(label, f"verification failed: {exc}")
     if timed:
         result["timing"] = {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
                             "worker": f"{socket.gethostname()}:{os.getpid()}", "started_at": started_at}
@@ -434,7 +439,7 @@ def verify_clips(
             yield from _verify_in_pool(suspects, unit, workers, initargs, culprit, window=1)
             if not culprit:
                 break
-            yield _failed(culprit[0], "its worker process stopped abruptly (killed, out of memory or crashed)")
+            yield error_result(culprit[0], "its worker process stopped abruptly (killed, out of memory or crashed)")
 
 
 def _verify_in_pool(
@@ -467,10 +472,11 @@ def _collect(pending: dict[Future, str], done: Iterable[Future], died: list[str]
         except ProvenanceError:
             raise  # the worker could not set up (trust anchors, ledger, detector): the same for every clip
         except Exception as exc:  # a worker that failed on one clip must not end the batch
-            yield _failed(path, f"verification failed: {exc}")
+            yield error_result(path, f"verification failed: {exc}")
 
 
-def _failed(path: str, error: str) -> dict:
+def error_result(path: str, error: str) -> dict:
+    """The `verify_clip` object of a clip that could not be verified."""
     report = Report(path=path, error=error)
     report.verdict, report.evidence = decide(report), explain(report)
     return report.to_dict()

@@ -60,10 +60,10 @@ def run_batch(
             skipped += 1
         else:
             todo.append(clip)
-    options = _checked(options, detector_dir)
+    options, checks = _checked(options, detector_dir)
     shown = progress(len(todo), skipped) if progress else None
     errors = 0
-    for clip, result in _engine(engine, todo, num_cpus, address, detector_dir, options):
+    for clip, result in _engine(engine, todo, num_cpus, address, detector_dir, options, checks):
         results.append(to_row(clip, result))
         errors += result["verdict"] == "error"
         if shown:
@@ -72,8 +72,9 @@ def run_batch(
     return Summary(str(output), clips, skipped, len(todo), errors, rows)
 
 
-def _checked(options: dict, detector_dir: str | None) -> dict:
-    """The Verifier options as workers get them (trust anchors read once here), checked by setting one up."""
+def _checked(options: dict, detector_dir: str | None) -> tuple[dict, tuple[str, ...]]:
+    """The Verifier options as workers get them (trust anchors read once here), checked by setting one up, and
+    what that Verifier examines (every worker must examine the same)."""
     trust_anchors = options.get("trust_anchors")
     verifier = setup_worker(detector_dir, **options)
     try:
@@ -81,19 +82,19 @@ def _checked(options: dict, detector_dir: str | None) -> dict:
             options = {**options, "trust_anchors": verifier.trust_anchors}
         if options.get("home") is not None:
             options = {**options, "home": str(Path(options["home"]).resolve())}
+        return options, verifier.checks()
     finally:
         close_worker()
-    return options
 
 
 def _engine(engine: str, todo: list[Clip], num_cpus: int | None, address: str | None, detector_dir: str | None,
-            options: dict):
+            options: dict, checks: tuple[str, ...]):
     if not todo:
         return iter(())
     if engine == "ray":
         from provenance.batch.ray_engine import run_ray
 
-        return run_ray(todo, address, num_cpus, detector_dir, options)
+        return run_ray(todo, address, num_cpus, detector_dir, options, checks)
     from provenance.batch.local import run_local
 
     return run_local(todo, num_cpus or os.cpu_count() or 1, detector_dir, options)
