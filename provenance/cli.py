@@ -254,7 +254,7 @@ def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: st
             if report.verdict == "error":
                 unreadable += 1
                 click.echo(f"error: {report.error}", err=True)
-            if report.watermark.get("state") == "not-checked" and not unchecked_said:
+            elif report.watermark.get("state") == "not-checked" and not unchecked_said:
                 unchecked_said = True
                 click.echo("note: the watermark was not checked (no watermark key under the home folder; "
                            "`provenance keygen` makes one): the verdicts rest on the other evidence alone",
