@@ -375,14 +375,23 @@ def _verify_bytes(verifier: Verifier, data: bytes, label: str) -> Report:
     return report
 
 
-def _init_pool_worker(options: dict, detector_dir: str | None) -> None:
-    """Set up a pool worker; a setup error is kept and raised with its first clip, so the batch reports it."""
+def init_pool_worker(options: dict, detector_dir: str | None) -> None:
+    """Set up a pool worker's Verifier; a setup error is kept and raised by `pool_worker_verifier`, so the
+    batch (or service) reports it with its first clip instead of losing the worker."""
     global _worker_error
     _end_with_parent()
+    _worker_error = None
     try:
         setup_worker(detector_dir, **options)
     except ProvenanceError as exc:
         _worker_error = exc
+
+
+def pool_worker_verifier() -> Verifier:
+    """This pool worker's Verifier; raises the ProvenanceError that kept `init_pool_worker` from setting it up."""
+    if _worker_error is not None:
+        raise _worker_error
+    return _worker or setup_worker()
 
 
 def _end_with_parent() -> None:
@@ -392,8 +401,7 @@ def _end_with_parent() -> None:
 
 
 def _verify_in_worker(path: str, timed: bool = False) -> dict:
-    if _worker_error is not None:
-        raise _worker_error
+    pool_worker_verifier()
     return verify_clip(path, timed=timed)
 
 
@@ -447,7 +455,7 @@ def _verify_in_pool(
 ) -> Iterator[dict]:
     """Verify clips in one process pool, at most `window` at a time, until they run out or a worker dies;
     the clips in flight then go to `died`."""
-    with ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=initargs) as pool:
+    with ProcessPoolExecutor(workers, initializer=init_pool_worker, initargs=initargs) as pool:
         pending: dict[Future, str] = {}
         for path in clips:
             try:

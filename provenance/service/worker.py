@@ -21,7 +21,7 @@ def start_worker(options: dict, detector_dir: str | None) -> None:
     from provenance import verify
 
     _setup = (options, detector_dir)
-    verify._init_pool_worker(options, detector_dir)
+    verify.init_pool_worker(options, detector_dir)
     ledger = Path(options["home"] or default_home()) / DEFAULT_FILE
     no_ledger_set = options["ledger"] is None and not os.environ.get(URL_ENV)
     _awaited_ledger = ledger if no_ledger_set and not ledger.exists() else None
@@ -34,7 +34,7 @@ def _pick_up_new_ledger() -> None:
 
     if _awaited_ledger is not None and _awaited_ledger.exists():
         _awaited_ledger = None
-        verify._init_pool_worker(*_setup)
+        verify.init_pool_worker(*_setup)
 
 
 def examine(path: str, name: str) -> tuple[dict, bytes | None]:
@@ -43,9 +43,7 @@ def examine(path: str, name: str) -> tuple[dict, bytes | None]:
     from provenance import verify
 
     _pick_up_new_ledger()
-    if verify._worker_error is not None:
-        raise verify._worker_error
-    report = verify._worker.verify(path)
+    report = verify.pool_worker_verifier().verify(path)
     report.path = name
     if report.error is not None:  # the upload's place on the server is no business of the client's
         report.error = report.error.replace(path, name)
@@ -57,9 +55,7 @@ def describe() -> dict:
     """In a worker: what it verifies with (raises the worker's setup error, so a bad option stops the start)."""
     from provenance import verify
 
-    if verify._worker_error is not None:
-        raise verify._worker_error
-    return {"detector": getattr(verify._worker.detector, "name", None)}
+    return {"detector": getattr(verify.pool_worker_verifier().detector, "name", None)}
 
 
 def _manifest_view(path: str, report) -> dict | None:
