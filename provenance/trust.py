@@ -1,8 +1,9 @@
 """Trust lists that C2PA signers are judged by: the official C2PA list, the interim list, the user's own anchors.
 
 All the lists go into one c2pa-python Context, each under its own name; c2pa-rs reports the name of the list
-that trusted the signer (`validation_results.trustListUri`), so one read tells which list it was. The lists are
-tried in the order of `TRUST_SOURCES`: a signer on two lists is named by the first.
+that trusted the signer (`validation_results.trustListUri`), so one read tells which list it was. A certificate on
+two lists belongs to the first in `TRUST_SOURCES` (official, interim, own) and is dropped from the later ones:
+c2pa-rs would name either list at random.
 """
 
 from __future__ import annotations
@@ -68,15 +69,17 @@ class Trust:
         """
         if interim_allowed is not None and interim_trust_list is None:
             raise BadInput("the interim allowed list needs the interim trust list (its anchors) too")
-        lists = []
+        given = []
         if trust_lists:
-            lists.append(TrustList("official", b"".join(read_pem(source, "trust list") for source in trust_lists)))
+            given.append(TrustList("official", b"".join(read_pem(source, "trust list") for source in trust_lists)))
         if interim_trust_list is not None:
             allowed = read_pem(interim_allowed, "interim allowed list") if interim_allowed is not None else b""
-            lists.append(TrustList("interim", read_pem(interim_trust_list, "interim trust list"), allowed))
+            given.append(TrustList("interim", read_pem(interim_trust_list, "interim trust list"), allowed))
         if trust_anchors is not None:
-            lists.append(TrustList("own", read_pem(trust_anchors, "trust anchors")))
-        return cls(tuple(lists))
+            given.append(TrustList("own", read_pem(trust_anchors, "trust anchors")))
+        seen: set[bytes] = set()
+        lists = [TrustList(each.source, _unseen(each.anchors, seen), _unseen(each.allowed, seen)) for each in given]
+        return cls(tuple(each for each in lists if each.anchors or each.allowed))
 
     def get(self, source: str) -> TrustList | None:
         return next((trust_list for trust_list in self.lists if trust_list.source == source), None)
@@ -106,10 +109,26 @@ def source_of(trust_list_uri: str | None, signer_trusted: bool) -> str:
     return trust_list_uri if trust_list_uri in TRUST_SOURCES else "own"
 
 
+def _unseen(pem: bytes, seen: set[bytes]) -> bytes:
+    """The certificates of `pem` whose SHA-256 fingerprint is not in `seen` (which gets theirs), as PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    kept = []
+    for certificate in x509.load_pem_x509_certificates(pem) if pem else []:
+        fingerprint = certificate.fingerprint(hashes.SHA256())
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            kept.append(certificate.public_bytes(serialization.Encoding.PEM))
+    return b"".join(kept)
+
+
 def read_pem(source: PemSource, what: str) -> bytes:
     """The PEM certificates in a file (or given as bytes), checked: c2pa-rs would ignore a bad list silently."""
     from cryptography import x509
 
+    if source == b"":  # a list whose certificates were all on an earlier list (`Trust.options`)
+        return source
     if isinstance(source, bytes):
         data, name = source, what
     else:
