@@ -10,14 +10,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provenance import __version__
 from provenance.errors import BadInput, SigningError, UnsupportedFormat
-from provenance.trust import UNTRUSTED, source_of
-
-if TYPE_CHECKING:
-    from provenance.trust import Trust
+from provenance.trust import UNTRUSTED, Trust, source_of
 
 AI_SOURCE_TYPES = {
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
@@ -224,8 +221,6 @@ def still_image_format(path: str | os.PathLike) -> str | None:
 
 def _context(trust: Trust | None):
     import c2pa
-
-    from provenance.trust import Trust
 
     return c2pa.Context.from_dict((trust or Trust()).settings())
 

@@ -275,7 +275,7 @@ def explain(report: Report) -> list[str]:
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
             "its hard binding does not match this file (re-encoded), while the watermark (soft binding) does")
         signature = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
-        trust = "trusted signer" if recovered["signer_trusted"] else "signer not in the trust anchors"
+        trust = f"signer {SIGNER_TRUST_WORDS[recovered['trust']]}"
         lines.append(f"the ledger holds the original manifest: {recovered['generator']} via "
                      f"{recovered['claim_generator']}, signed by {recovered['signer']} at {recovered['created_at']} "
                      f"({signature}, {trust}); {binding}")

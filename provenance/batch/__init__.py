@@ -46,8 +46,8 @@ def run_batch(
 
     `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed, home, ledger).
     `num_cpus`: worker processes (local; default the CPU count) or at most that many Ray actors (default one per
-    CPU of the cluster). `address`: a running Ray
-    cluster (default: a local one started for the run). Bad options raise ProvenanceError before any clip.
+    CPU of the cluster). `address`: a running Ray cluster (default: a local one started for the run). Bad options
+    raise ProvenanceError before any clip.
     """
     if engine not in ENGINES:
         raise BadInput(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
