@@ -245,10 +245,13 @@ def explain(report: Report) -> list[str]:
         return [f"could not read the clip: {report.error}"]
     c2pa = report.c2pa
     if c2pa.present and c2pa.tampered:
-        reason = c2pa.error or ", ".join(code for code in c2pa.status_codes if "untrusted" not in code)
+        failures = [code for code in c2pa.status_codes if "untrusted" not in code]
+        reason = c2pa.error or ", ".join(failures)
+        credential_only = c2pa.error is None and all(code.startswith("signingCredential.") for code in failures)
+        why = "its signing certificate is not valid (expired, revoked or not fit for signing)" if credential_only else (
+            "the file was altered after signing")
         signer = f"; its signer ({c2pa.signer}) is {SIGNER_TRUST_WORDS[c2pa.trust]}" if c2pa.signer else ""
-        lines.append(f"a C2PA manifest is present but does not validate ({reason}): the file was altered after "
-                     f"signing{signer}")
+        lines.append(f"a C2PA manifest is present but does not validate ({reason}): {why}{signer}")
     elif c2pa.present:
         trust = "signed by a trusted certificate" if c2pa.signer_trusted else "validly signed, but by a certificate"
         said = f"states AI generation by {c2pa.generator}" if c2pa.ai_generated else "does not state AI generation"

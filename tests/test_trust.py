@@ -82,6 +82,13 @@ def test_truepic_is_tampered_and_its_signer_trusted_by_the_interim_list_alone(tm
         report["evidence"][0])
 
 
+def test_an_expired_signing_certificate_is_not_called_an_alteration(tmp_path: Path) -> None:
+    [line, _] = _verify(trust_data("samples/nikon-20221019-building.jpeg"), tmp_path).evidence
+    assert line == ("a C2PA manifest is present but does not validate (signingCredential.expired): its signing "
+                    "certificate is not valid (expired, revoked or not fit for signing); its signer (NIKON "
+                    "CORPORATION) is on none of the trust lists given")
+
+
 @pytest.mark.parametrize(("sample", "signer", "issuer", "claim_generator"), [
     ("adobe-20220124-CA.jpg", "C2PA Signer, C2PA Test Signing Cert", "C2PA Test Signing Cert",
      "make_test_images/0.16.1 c2pa-rs/0.16.1"),
