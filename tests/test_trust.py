@@ -17,6 +17,7 @@ from conftest import trust_data
 from provenance.batch import run_batch
 from provenance.keys import Credentials
 from provenance.manifest import Generation, build_manifest, now_iso
+from provenance.service.api import trust_list_fingerprints
 from provenance.service.settings import Settings
 from provenance.trust import TRUST_SOURCES
 from provenance.verify import Verifier
@@ -184,6 +185,8 @@ def test_batch_and_service_take_the_lists(own_clip: Path, home: Path, tmp_path: 
     verifier = Verifier(**settings.verifier_options())
     verifier.close()
     assert [trust_list.source for trust_list in verifier.trust.lists] == ["official", "interim"]
+    listed = trust_list_fingerprints(settings)
+    assert (len(listed["official"]), len(listed["interim"])) == (30, 18)  # what /v1/version shows
 
 
 @pytest.mark.parametrize("option", ["--trust-anchors", "--trust-list", "--interim-trust-list", "--interim-allowed"])
