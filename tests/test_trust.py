@@ -137,15 +137,16 @@ def test_the_trust_list_is_taken_from_the_environment(own_clip: Path, home: Path
     assert report["c2pa"]["trust"] == "official"
 
 
-@pytest.fixture(scope="module")
-def signed_png(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A PNG signed with our manifest through c2pa-python (provenance signs video only)."""
-    out = tmp_path_factory.mktemp("still") / "still.png"
+@pytest.fixture(scope="module", params=["png", "jpeg", "webp", "avif"])
+def signed_image(request: pytest.FixtureRequest, home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A still image signed with our manifest through c2pa-python (provenance signs video only)."""
+    kind = request.param
+    out = tmp_path_factory.mktemp("still") / f"still.{kind}"
     source = io.BytesIO()
-    Image.new("RGB", (64, 48), (40, 90, 160)).save(source, "PNG")
-    manifest = build_manifest("still.png", Generation(model="still-model"), now_iso())
+    Image.new("RGB", (64, 48), (40, 90, 160)).save(source, kind.upper())
+    manifest = {**build_manifest(out.name, Generation(model="still-model"), now_iso()), "format": f"image/{kind}"}
     with open(out, "w+b") as dest:
-        c2pa.Builder(json.dumps(manifest)).sign(Credentials.load(home).signer(), "image/png", source, dest)
+        c2pa.Builder(json.dumps(manifest)).sign(Credentials.load(home).signer(), f"image/{kind}", source, dest)
     return out
 
 
@@ -154,11 +155,11 @@ class FailingDetector:
         raise AssertionError(f"the detector ran on {path}")
 
 
-def test_a_signed_image_is_read_as_our_clips_are(signed_png: Path, home: Path) -> None:
+def test_a_signed_image_is_read_as_our_clips_are(signed_image: Path, home: Path) -> None:
     verifier = Verifier(trust_anchors=home / "ca.pem", home=home, detector=FailingDetector())
-    report = verifier.verify(signed_png)
+    report = verifier.verify(signed_image)
     verifier.close()
-    assert report.verdict == "ai-generated" and report.container == "png"
+    assert report.verdict == "ai-generated" and report.container == signed_image.suffix[1:]
     assert report.c2pa.generator == "still-model" and report.c2pa.trust == "own"
     assert report.watermark["state"] == "not-checked" and "still image" in report.watermark["reason"]
     assert report.detector["score"] is None and "not run" in report.detector["note"]
@@ -166,11 +167,11 @@ def test_a_signed_image_is_read_as_our_clips_are(signed_png: Path, home: Path) -
                                    "detector not run: it scores video clips, not still images"]
 
 
-def test_an_image_verify_says_nothing_about_a_missing_key(signed_png: Path, home: Path) -> None:
-    result = run("verify", trust_data("samples/adobe-20220124-A.jpg"), signed_png, "--json", home=home)
+def test_images_verify_with_no_note_on_stderr(signed_image: Path, home: Path) -> None:
+    result = run("verify", trust_data("samples/adobe-20220124-A.jpg"), signed_image, "--json", home=home)
     assert result.exit_code == 0 and result.stderr == ""
     reports = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["container"] for r in reports] == ["jpeg", "png"]
+    assert [r["container"] for r in reports] == ["jpeg", signed_image.suffix[1:]]
     assert all(r["watermark"]["state"] == "not-checked" for r in reports)
 
 
