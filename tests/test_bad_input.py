@@ -229,13 +229,13 @@ def test_a_secret_open_to_every_user_is_refused(name: str, spoiled_home: Path, c
     assert not (tmp_path / "out.mp4").exists()
 
 
-@pytest.mark.parametrize("option", ["--trust-anchors", "--ledger", "--detector"])
+@pytest.mark.parametrize("option", ["--trust-anchors", "--trust-list", "--ledger", "--detector"])
 def test_bad_options_stop_a_parallel_batch_with_one_line(option: str, clip: Path, home: Path, tmp_path: Path) -> None:
     not_a_certificate, not_a_model = tmp_path / "anchors.pem", tmp_path / "model"
     not_a_certificate.write_text("not a certificate\n")
     not_a_model.mkdir()
-    value = {"--trust-anchors": not_a_certificate, "--ledger": tmp_path / "missing" / "ledger.sqlite",
-             "--detector": not_a_model}[option]
+    value = {"--trust-anchors": not_a_certificate, "--trust-list": not_a_certificate,
+             "--ledger": tmp_path / "missing" / "ledger.sqlite", "--detector": not_a_model}[option]
     result = run("verify", *[clip] * 6, "--workers", "2", option, value, home=home)
     assert result.exit_code == 1 and result.stdout == ""
     _one_clear_line(result.stderr)

@@ -20,7 +20,7 @@ from provenance.manifest import Generation, build_manifest, now_iso
 from provenance.service.api import trust_list_fingerprints
 from provenance.service.settings import Settings
 from provenance.trust import TRUST_SOURCES
-from provenance.verify import Verifier
+from provenance.verify import Verifier, close_worker, setup_worker, verify_clip
 
 OFFICIAL = "official/C2PA-TRUST-LIST.pem"
 INTERIM, INTERIM_ALLOWED = "interim/anchors.pem", "interim/allowed.pem"
@@ -173,6 +173,16 @@ def test_images_verify_with_no_note_on_stderr(signed_image: Path, home: Path) ->
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["container"] for r in reports] == ["jpeg", signed_image.suffix[1:]]
     assert all(r["watermark"]["state"] == "not-checked" for r in reports)
+
+
+def test_an_image_given_as_bytes_is_read_too(tmp_path: Path) -> None:
+    setup_worker(home=tmp_path, **_lists("interim"))
+    try:
+        result = verify_clip(trust_data("samples/truepic-20230212-camera.jpg").read_bytes(), name="upload.jpg")
+    finally:
+        close_worker()
+    assert (result["path"], result["verdict"], result["container"]) == ("upload.jpg", "tampered", "jpeg")
+    assert result["c2pa"]["trust"] == "interim"
 
 
 def test_batch_and_service_take_the_lists(own_clip: Path, home: Path, tmp_path: Path) -> None:
