@@ -18,8 +18,8 @@ from provenance.errors import BadInput
 TRUST_SOURCES = ("official", "interim", "own")  # precedence: the C2PA conformance list, the frozen interim list, yours
 UNTRUSTED = "untrusted"
 # Extended key usages accepted on a signing certificate: those of the interim list's store.cfg (the Content
-# Credentials verify site's). c2pa-rs's default accepts emailProtection only, and so calls a certificate carrying
-# C2PA's own claim-signing EKU (or documentSigning) invalid, as if the file were tampered with.
+# Credentials verify site's). Without them c2pa-rs calls a certificate carrying C2PA's own claim-signing EKU (or
+# documentSigning) invalid (signingCredential.invalid), and verify would report a tampered file.
 SIGNER_EKUS = {
     "1.3.6.1.5.5.7.3.4": "id-kp-emailProtection",
     "1.3.6.1.5.5.7.3.36": "id-kp-documentSigning",

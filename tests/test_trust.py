@@ -3,6 +3,7 @@ manifest. Real c2pa-python, real C2PA sample files and trust lists (../shared/tr
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -11,6 +12,10 @@ from pathlib import Path
 import c2pa
 import pytest
 from cli_helpers import run, run_json
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 from PIL import Image
 
 from conftest import trust_data
@@ -19,11 +24,12 @@ from provenance.keys import Credentials
 from provenance.manifest import Generation, build_manifest, now_iso
 from provenance.service.api import trust_list_fingerprints
 from provenance.service.settings import Settings
-from provenance.trust import TRUST_SOURCES
+from provenance.trust import TRUST_SOURCES, Trust
 from provenance.verify import Verifier, close_worker, setup_worker, verify_clip
 
 OFFICIAL = "official/C2PA-TRUST-LIST.pem"
 INTERIM, INTERIM_ALLOWED = "interim/anchors.pem", "interim/allowed.pem"
+C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")  # c2pa-kp-claimSigning
 # What c2pa-python 0.38.1 says of each sample (../shared/trust/README.md): validation state, the failure it names
 # (whatever the list), and the list that trusts its signer when that list is given.
 SAMPLES = {
@@ -148,6 +154,38 @@ def signed_image(request: pytest.FixtureRequest, home: Path, tmp_path_factory: p
     with open(out, "w+b") as dest:
         c2pa.Builder(json.dumps(manifest)).sign(Credentials.load(home).signer(), f"image/{kind}", source, dest)
     return out
+
+
+def _claim_signing_credentials(home: Path) -> Credentials:
+    """A signing certificate under the home's CA with C2PA's own claim-signing EKU, as conforming signers carry."""
+    ca = x509.load_pem_x509_certificate((home / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((home / "ca-key.pem").read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "claim signer")]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([C2PA_CLAIM_SIGNING]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return Credentials(chain_pem=leaf.public_bytes(serialization.Encoding.PEM), key_pem=key_pem, alg="es256")
+
+
+def test_a_signer_with_the_c2pa_claim_signing_eku_is_valid(home: Path, tmp_path: Path) -> None:
+    out, source = tmp_path / "claim-signed.png", io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 90, 160)).save(source, "PNG")
+    manifest = {**build_manifest(out.name, Generation(model="still-model"), now_iso()), "format": "image/png"}
+    signing = c2pa.Context.from_dict(Trust().settings())  # c2pa-rs checks the certificate when signing too
+    with open(out, "w+b") as dest:
+        c2pa.Builder(json.dumps(manifest), context=signing).sign(
+            _claim_signing_credentials(home).signer(), "image/png", source, dest)
+    report = _verify(out, tmp_path, trust_anchors=home / "ca.pem")
+    assert report.c2pa.validation_state == "Trusted" and report.c2pa.trust == "own"
+    assert report.verdict == "ai-generated"
 
 
 class FailingDetector:
