@@ -1,7 +1,8 @@
 """Moderation pipeline: label every clip in an incoming folder, one JSON line per clip.
 
     .venv/bin/python examples/moderation_pipeline.py INCOMING_DIR labels.jsonl \\
-        [--trust-anchors ca.pem] [--home HOME] [--workers 2] [--detector builtin]
+        [--trust-anchors ca.pem] [--trust-list C2PA-TRUST-LIST.pem] [--interim-trust-list anchors.pem]
+        [--home HOME] [--workers 2] [--detector builtin]
 
 Uses the Python API (`provenance.verify.verify_many`): clips are verified in worker processes as they
 arrive from the folder walk, each label is written as soon as its clip finishes, and a clip that cannot
@@ -34,7 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("incoming", type=Path)
     parser.add_argument("labels", type=Path)
-    parser.add_argument("--trust-anchors", type=Path)
+    parser.add_argument("--trust-anchors", type=Path, help="your own CA (HOME/ca.pem)")
+    parser.add_argument("--trust-list", type=Path, action="append", default=[], help="the official C2PA trust list")
+    parser.add_argument("--interim-trust-list", type=Path, help="the interim known-certificate list's anchors")
     parser.add_argument("--home", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--detector", help="model folder, or 'builtin'")
@@ -53,11 +56,13 @@ def label_clips(incoming: Path, labels: Path, args: argparse.Namespace) -> Count
     check_output(labels, [incoming])
     counts: Counter[str] = Counter()
     reports = verify_many([incoming], workers=args.workers, detector_dir=args.detector,
-                          trust_anchors=args.trust_anchors, home=args.home)
+                          trust_anchors=args.trust_anchors, trust_lists=args.trust_list,
+                          interim_trust_list=args.interim_trust_list, home=args.home)
     with labels.open("w") as out:
         for report in reports:
             label = {"path": report.path, "verdict": report.verdict, "action": ACTIONS[report.verdict],
-                     "evidence": report.evidence, "payload": report.watermark.get("payload")}
+                     "evidence": report.evidence, "payload": report.watermark.get("payload"),
+                     "signer_trust": report.c2pa.trust}
             out.write(json.dumps(label) + "\n")
             out.flush()
             counts[report.verdict] += 1

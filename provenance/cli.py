@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
@@ -103,6 +105,38 @@ ledger_option = click.option("--ledger", "ledger_url", metavar="URL", envvar="PR
                              help="Ledger to use: a SQLite path or postgresql://... "
                                   "[env PROVENANCE_LEDGER; default: HOME/ledger.sqlite].")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+TRUST_LIST_ENV = "PROVENANCE_TRUST_LIST"
+TRUST_OPTIONS = (
+    click.option("--trust-anchors", type=NonEmptyPath(path_type=Path), metavar="PEM",
+                 help="Your own CA certificates to trust (PEM; e.g. HOME/ca.pem from keygen): c2pa.trust \"own\"."),
+    click.option("--trust-list", "trust_lists", multiple=True, type=NonEmptyPath(path_type=Path), metavar="PEM",
+                 envvar=TRUST_LIST_ENV,
+                 help="The official C2PA trust list (PEM roots of conforming signers, C2PA-TRUST-LIST.pem from "
+                      "c2pa-org/conformance-public): c2pa.trust \"official\". Repeatable "
+                      f"[env {TRUST_LIST_ENV}, several separated by {os.pathsep}]."),
+    click.option("--interim-trust-list", type=NonEmptyPath(path_type=Path), metavar="PEM",
+                 help="The interim known-certificate list, frozen 2026-01-01 (its anchors.pem, from "
+                      "contentauth/verify-site): c2pa.trust \"interim\", reported apart from the official list."),
+    click.option("--interim-allowed", type=NonEmptyPath(path_type=Path), metavar="PEM",
+                 help="The interim list's end-entity certificates (its allowed.pem), trusted as they are; "
+                      "with --interim-trust-list."),
+)
+TRUST_OPTION_NAMES = ("trust_anchors", "trust_lists", "interim_trust_list", "interim_allowed")
+
+
+def trust_options(command: Callable) -> Callable:
+    """The trust-list options, handed to `command` as one `trust` dict of Verifier keyword arguments."""
+
+    @functools.wraps(command)
+    def with_trust(*args, **kwargs):
+        trust = {name: kwargs.pop(name) for name in TRUST_OPTION_NAMES}
+        return command(*args, trust=trust, **kwargs)
+
+    for option in reversed(TRUST_OPTIONS):
+        with_trust = option(with_trust)
+    return with_trust
+
+
 force_option = click.option("--force", is_flag=True,
                             help="Replace OUTPUT if it exists (its earlier credential stays in the ledger, marked "
                                  "replaced).")
@@ -218,8 +252,7 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
 
 @cli.command()
 @click.argument("clips", nargs=-1, required=True, type=input_path)
-@click.option("--trust-anchors", type=NonEmptyPath(path_type=Path),
-              help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
+@trust_options
 @click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",
               help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -227,34 +260,43 @@ def sign(src: Path, dst: Path, model: str, prompt: str | None, include_prompt: b
 @home_option
 @ledger_option
 @json_option
-def verify(clips: tuple[Path, ...], trust_anchors: Path | None, detector_dir: str | None, workers: int,
-           home: Path | None, ledger_url: str | None, as_json: bool) -> None:
+def verify(clips: tuple[Path, ...], trust: dict, detector_dir: str | None, workers: int, home: Path | None,
+           ledger_url: str | None, as_json: bool) -> None:
     """Say what can be proven about each clip: C2PA manifest, watermark, ledger record, detector score.
 
-    CLIPS are files or folders (walked for videos). With --json, one JSON object per clip (JSON Lines),
-    printed as each finishes. Exit status: 0 when every clip was examined, 1 when one could not be read.
-    The verdict: ai-generated, likely-ai-generated (detector only), tampered, no-evidence or error.
+    CLIPS are files or folders (walked for videos). A still image (JPEG, PNG, WebP, HEIC, AVIF) given by name
+    is read for its C2PA manifest alone: the watermark and the detector are for video. With --json, one JSON
+    object per clip (JSON Lines), printed as each finishes. Exit status: 0 when every clip was examined, 1
+    when one could not be read. The verdict: ai-generated, likely-ai-generated (detector only), tampered,
+    no-evidence or error.
+
+    A manifest's signer is judged by the trust lists given, and c2pa.trust says which one trusts it:
+    official (--trust-list), interim (--interim-trust-list), own (--trust-anchors) or untrusted; the first
+    of these that trusts it is named. Trust is about the signer: a tampered file from a trusted signer is
+    reported tampered, with its signer's trust.
 
     \b
     Examples:
       provenance verify upload.mp4 --trust-anchors ~/.config/provenance/ca.pem
+      provenance verify photo.jpg --trust-list C2PA-TRUST-LIST.pem \\
+          --interim-trust-list interim/anchors.pem --interim-allowed interim/allowed.pem
       provenance verify incoming/ --workers 2 --json > verdicts.jsonl
       provenance verify unmarked.mp4 --detector builtin
     """
-    from provenance.verify import expand_paths, verify_many
+    from provenance.verify import NO_KEY_REASON, expand_paths, verify_many
 
     paths = list(expand_paths(clips))
     if not paths:
         raise BadInput(f"no video files in {', '.join(map(str, clips))}")
     unreadable, unchecked_said = 0, False
-    options = {"trust_anchors": trust_anchors, "home": home, "ledger": ledger_url}
+    options = {**trust, "home": home, "ledger": ledger_url}
     with _progress(len(paths), "verifying") as advance:
         for report in verify_many(paths, workers=workers, detector_dir=detector_dir, **options):
             advance(1)
             if report.verdict == "error":
                 unreadable += 1
                 click.echo(f"error: {report.error}", err=True)
-            elif report.watermark.get("state") == "not-checked" and not unchecked_said:
+            elif report.watermark.get("reason") == NO_KEY_REASON and not unchecked_said:
                 unchecked_said = True
                 click.echo("note: the watermark was not checked (no watermark key under the home folder; "
                            "`provenance keygen` makes one): the verdicts rest on the other evidence alone",

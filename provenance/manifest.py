@@ -14,6 +14,7 @@ from typing import Any
 
 from provenance import __version__
 from provenance.errors import BadInput, SigningError, UnsupportedFormat
+from provenance.trust import UNTRUSTED, Trust, source_of
 
 AI_SOURCE_TYPES = {
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
@@ -31,6 +32,10 @@ MIME_BY_SUFFIX = {
     ".avi": "video/x-msvideo",
 }
 SIGNABLE_VIDEO = {".mp4", ".m4v", ".mov"}
+IMAGE_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic",
+              "avif": "image/avif"}  # still images whose manifest verify reads (their container name: MIME type)
+HEIF_BRANDS = {b"heic": "heic", b"heix": "heic", b"heim": "heic", b"heis": "heic", b"mif1": "heic", b"msf1": "heic",
+               b"avif": "avif", b"avis": "avif"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,9 @@ class C2paEvidence:
     ai_generated: bool | None = None
     generator: str | None = None
     signer: str | None = None
+    issuer: str | None = None
     signer_trusted: bool | None = None
+    trust: str | None = None  # the list that trusted the signer: official, interim, own; or untrusted
     claim_generator: str | None = None
     created_at: str | None = None
     ingredients: list[dict] = field(default_factory=list)
@@ -199,21 +206,33 @@ class C2paEvidence:
         return data
 
 
-def _context(trust_anchors: bytes | None):
+def still_image_format(path: str | os.PathLike) -> str | None:
+    """The still-image format (a key of IMAGE_MIME) from the file's first bytes; None for anything else."""
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return HEIF_BRANDS.get(head[8:12]) if head[4:8] == b"ftyp" else None
+
+
+def _context(trust: Trust | None):
     import c2pa
 
-    if trust_anchors is None:
-        return None
-    return c2pa.Context.from_dict({"trust": {"user_anchors": trust_anchors.decode()}})
+    return c2pa.Context.from_dict((trust or Trust()).settings())
 
 
-def read_evidence(path: str | os.PathLike, trust_anchors: bytes | None = None) -> C2paEvidence:
-    """Read and validate the manifest `path` carries; never raises for a bad manifest."""
+def read_evidence(path: str | os.PathLike, trust: Trust | None = None, mime: str = "video/mp4") -> C2paEvidence:
+    """Read and validate the manifest `path` (a `mime` file) carries, judging its signer by `trust`'s lists;
+    never raises for a bad manifest."""
     import c2pa
 
     try:
         with open(path, "rb") as stream:
-            reader = c2pa.Reader("video/mp4", stream, context=_context(trust_anchors))
+            reader = c2pa.Reader(mime, stream, context=_context(trust))
             store = json.loads(reader.json())
             state = reader.get_validation_state()
     except c2pa.C2paError.ManifestNotFound:
@@ -223,35 +242,34 @@ def read_evidence(path: str | os.PathLike, trust_anchors: bytes | None = None) -
         # on a file without one (not ISO BMFF, no C2PA box) it only says the file is not for C2PA.
         if not _has_manifest_box(path):
             return C2paEvidence(present=False)
-        return C2paEvidence(present=True, validation_state="Invalid", error=str(exc))
+        return C2paEvidence(present=True, validation_state="Invalid", trust=UNTRUSTED, error=str(exc))
     return evidence_from_store(store, state)
 
 
-def validate_store(
-    manifest_store: bytes, clip: str | os.PathLike, trust_anchors: bytes | None = None
-) -> C2paEvidence:
+def validate_store(manifest_store: bytes, clip: str | os.PathLike, trust: Trust | None = None) -> C2paEvidence:
     """Validate a stored manifest store against `clip` (which may be a re-encoded copy)."""
     import c2pa
 
     try:
         with open(clip, "rb") as stream:
-            reader = c2pa.Reader("video/mp4", stream, manifest_data=manifest_store, context=_context(trust_anchors))
+            reader = c2pa.Reader("video/mp4", stream, manifest_data=manifest_store, context=_context(trust))
             return evidence_from_store(json.loads(reader.json()), reader.get_validation_state())
     except c2pa.C2paError as exc:
-        return C2paEvidence(present=True, validation_state="Invalid", error=str(exc))
+        return C2paEvidence(present=True, validation_state="Invalid", trust=UNTRUSTED, error=str(exc))
 
 
 def _has_manifest_box(path: str | os.PathLike) -> bool:
-    """True when the file looks like ISO BMFF carrying a C2PA box (so a read error means tampering)."""
+    """True when the file is ISO BMFF or a still image and carries a C2PA box (so a read error means tampering)."""
     with open(path, "rb") as stream:
         head = stream.read(1 << 20)
-    return head[4:8] == b"ftyp" and b"c2pa" in head
+    return (head[4:8] == b"ftyp" or still_image_format(path) is not None) and b"c2pa" in head
 
 
 def evidence_from_store(store: dict, state: str) -> C2paEvidence:
     """Summarise a manifest store (as c2pa-python's Reader.json() gives it)."""
     active = store.get("manifests", {}).get(store.get("active_manifest") or "", {})
-    results = store.get("validation_results", {}).get("activeManifest", {})
+    validation = store.get("validation_results", {})
+    results = validation.get("activeManifest", {})
     codes = [item["code"] for item in results.get("failure", [])]
     if state != "Trusted":
         codes += [item["code"] for item in results.get("informational", []) if "untrusted" in item["code"]]
@@ -270,15 +288,20 @@ def evidence_from_store(store: dict, state: str) -> C2paEvidence:
     agent = next((a.get("softwareAgent") for a in ai_actions if a.get("softwareAgent")), None)
     signature = active.get("signature_info", {})
     claim = (active.get("claim_generator_info") or [{}])[0]
+    signer_trusted = any(item["code"] == "signingCredential.trusted" for item in results.get("success", []))
     return C2paEvidence(
         present=True,
         validation_state=state,
         status_codes=codes,
         ai_generated=bool(ai_actions),
         generator=(agent.get("name") if isinstance(agent, dict) else agent) or generation.get("model"),
-        signer=", ".join(filter(None, [signature.get("common_name"), signature.get("issuer")])) or None,
-        signer_trusted=any(item["code"] == "signingCredential.trusted" for item in results.get("success", [])),
-        claim_generator=" ".join(filter(None, [claim.get("name"), claim.get("version")])) or None,
+        signer=", ".join(dict.fromkeys(filter(None, [signature.get("common_name"), signature.get("issuer")]))) or None,
+        issuer=signature.get("issuer"),
+        signer_trusted=signer_trusted,
+        trust=source_of(validation.get("trustListUri"), signer_trusted),
+        # claim_generator_info since C2PA 1.3; the claim_generator string before it (older cameras and tools)
+        claim_generator=" ".join(filter(None, [claim.get("name"), claim.get("version")])) or active.get(
+            "claim_generator"),
         created_at=signature.get("time") or generation.get("created_at"),
         ingredients=[
             {"title": i.get("title"), "relationship": i.get("relationship")} for i in active.get("ingredients", [])

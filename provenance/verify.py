@@ -10,7 +10,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provenance import media
-from provenance.errors import BadInput, KeyMissing, ProvenanceError
+from provenance.errors import KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
-from provenance.manifest import C2paEvidence, read_evidence, validate_store
+from provenance.manifest import IMAGE_MIME, C2paEvidence, read_evidence, still_image_format, validate_store
+from provenance.trust import PemSource, Trust
 
 if TYPE_CHECKING:
     from provenance.ledger import Ledger
@@ -32,6 +33,15 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"
 BUILTIN_DETECTOR = "builtin"
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
 HARD_BINDING_CODES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatch")
+NO_KEY_REASON = "no watermark key under the home folder"
+STILL_IMAGE_REASON = "a still image: our watermark is only embedded in video"
+DETECTOR_SKIPPED_ON_IMAGES = "not run: it scores video clips, not still images"
+SIGNER_TRUST_WORDS = {  # C2PA asks validators to show the official and the interim list apart
+    "official": "on the official C2PA trust list",
+    "interim": "on the frozen interim trust list of known certificates, not on the official C2PA trust list",
+    "own": "under your trust anchors",
+    "untrusted": "on none of the trust lists given",
+}
 
 
 class ClipScorer(Protocol):
@@ -90,19 +100,25 @@ def decide(report: Report) -> str:
 class Verifier:
     """Verifies clips with one set of trust anchors, watermark key, ledger and (optional) detector.
 
-    `watermark=False` skips the watermark (and so the ledger): the C2PA manifest alone.
+    Signers are judged by up to three lists (see `provenance.trust`): `trust_lists`, PEM bundles of the official
+    C2PA trust list; `interim_trust_list` (and its `interim_allowed` end-entity certificates), the frozen interim
+    list; `trust_anchors`, your own roots (e.g. HOME/ca.pem). `watermark=False` skips the watermark (and so the
+    ledger): the C2PA manifest alone.
     """
 
     def __init__(
         self,
-        trust_anchors: str | os.PathLike | bytes | None = None,
+        trust_anchors: PemSource | None = None,
         home: str | os.PathLike | None = None,
         ledger: str | None = None,
         detector: ClipScorer | None = None,
         watermark: bool = True,
+        trust_lists: Sequence[PemSource] = (),
+        interim_trust_list: PemSource | None = None,
+        interim_allowed: PemSource | None = None,
     ) -> None:
         self.home = Path(home) if home else default_home()
-        self.trust_anchors = _read_anchors(trust_anchors)
+        self.trust = Trust.load(trust_anchors, trust_lists, interim_trust_list, interim_allowed)
         self.watermark_key = _optional_key(self.home) if watermark else None
         self._ledger = _open_ledger(ledger, self.home) if self.watermark_key is not None else None
         self._issued: IssuedFromLedger | None = None
@@ -114,23 +130,36 @@ class Verifier:
         return ("c2pa", *(name for name, part in have.items() if part is not None))
 
     def verify(self, path: str | os.PathLike) -> Report:
-        """Examine one clip; a clip that cannot be read gives verdict `error`, never an exception."""
+        """Examine one clip (or still image: its manifest alone); a file that cannot be read gives verdict `error`,
+        never an exception."""
         report = Report(path=str(path))
         try:
             media.check_readable(path)
-            report.c2pa = read_evidence(path, self.trust_anchors)
-            report.container = media.probe(path).container
-            self._check_watermark(path, report)
-            self._check_detector(path, report)
+            image = still_image_format(path)
+            if image is not None:
+                report.c2pa = read_evidence(path, self.trust, IMAGE_MIME[image])
+                self._skip_image(image, report)
+            else:
+                report.c2pa = read_evidence(path, self.trust)
+                report.container = media.probe(path).container
+                self._check_watermark(path, report)
+                self._check_detector(path, report)
         except ProvenanceError as exc:
             report.error = str(exc)
         report.verdict = decide(report)
         report.evidence = explain(report)
         return report
 
+    def _skip_image(self, image: str, report: Report) -> None:
+        """A still image: its manifest is all there is to read; neither the watermark nor the detector applies."""
+        report.container = image
+        report.watermark["reason"] = STILL_IMAGE_REASON
+        if self.detector is not None:
+            report.detector["note"] = DETECTOR_SKIPPED_ON_IMAGES
+
     def _check_watermark(self, path: str | os.PathLike, report: Report) -> None:
         if self.watermark_key is None:
-            report.watermark["state"] = "not-checked"
+            report.watermark.update(state="not-checked", reason=NO_KEY_REASON)
             return
         from provenance.watermark import extract
         from provenance.watermark.issued import worth_matching
@@ -147,7 +176,7 @@ class Verifier:
         record = ledger.get(detection.payload.hex) if ledger is not None else None
         if record is None:
             return
-        recovered = validate_store(record.manifest_store, path, self.trust_anchors)
+        recovered = validate_store(record.manifest_store, path, self.trust)
         signature_codes = [code for code in recovered.status_codes if code not in HARD_BINDING_CODES]
         report.ledger = {
             "found": True,
@@ -216,14 +245,18 @@ def explain(report: Report) -> list[str]:
         return [f"could not read the clip: {report.error}"]
     c2pa = report.c2pa
     if c2pa.present and c2pa.tampered:
-        reason = c2pa.error or ", ".join(code for code in c2pa.status_codes if "untrusted" not in code)
-        lines.append(f"a C2PA manifest is present but does not validate ({reason}): the file was altered after signing")
+        failures = [code for code in c2pa.status_codes if "untrusted" not in code]
+        reason = c2pa.error or ", ".join(failures)
+        credential_only = c2pa.error is None and all(code.startswith("signingCredential.") for code in failures)
+        why = "its signing certificate is not valid (expired, revoked or not fit for signing)" if credential_only else (
+            "the file was altered after signing")
+        signer = f"; its signer ({c2pa.signer}) is {SIGNER_TRUST_WORDS[c2pa.trust]}" if c2pa.signer else ""
+        lines.append(f"a C2PA manifest is present but does not validate ({reason}): {why}{signer}")
     elif c2pa.present:
-        trust = "signed by a trusted certificate" if c2pa.validation_state == "Trusted" else (
-            "validly signed, but by a certificate not in the trust anchors")
+        trust = "signed by a trusted certificate" if c2pa.signer_trusted else "validly signed, but by a certificate"
         said = f"states AI generation by {c2pa.generator}" if c2pa.ai_generated else "does not state AI generation"
-        lines.append(f"a C2PA manifest {said}; {trust} ({c2pa.signer})")
-    elif report.container in media.SIGNABLE_CONTAINERS:
+        lines.append(f"a C2PA manifest {said}; {trust} {SIGNER_TRUST_WORDS[c2pa.trust]} ({c2pa.signer})")
+    elif report.container in media.SIGNABLE_CONTAINERS or report.container in IMAGE_MIME:
         lines.append("no C2PA manifest")
     else:
         lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
@@ -237,7 +270,7 @@ def explain(report: Report) -> list[str]:
         lines.append(f"traces of our watermark (p-value {wm['p_value']:.2e}) but no readable payload: "
                      "not enough to decide")
     elif wm.get("state") == "not-checked":
-        lines.append("watermark not checked (no watermark key under the home folder)")
+        lines.append(f"watermark not checked ({wm.get('reason', NO_KEY_REASON)})")
     else:
         lines.append("no watermark of ours")
     if report.ledger.get("found"):
@@ -245,7 +278,7 @@ def explain(report: Report) -> list[str]:
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
             "its hard binding does not match this file (re-encoded), while the watermark (soft binding) does")
         signature = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
-        trust = "trusted signer" if recovered["signer_trusted"] else "signer not in the trust anchors"
+        trust = f"signer {SIGNER_TRUST_WORDS[recovered['trust']]}"
         lines.append(f"the ledger holds the original manifest: {recovered['generator']} via "
                      f"{recovered['claim_generator']}, signed by {recovered['signer']} at {recovered['created_at']} "
                      f"({signature}, {trust}); {binding}")
@@ -253,19 +286,9 @@ def explain(report: Report) -> list[str]:
         note = f"; {report.detector['verdict']}: {report.detector['note']}" if report.detector.get("note") else ""
         lines.append(f"detector {report.detector['model']}: score {report.detector['score']:.3f} "
                      f"(threshold {report.detector['threshold']:.3f}){note}")
+    elif report.detector.get("note"):
+        lines.append(f"detector {report.detector['note']}")
     return lines
-
-
-def _read_anchors(trust_anchors: str | os.PathLike | bytes | None) -> bytes | None:
-    if trust_anchors is None or isinstance(trust_anchors, bytes):
-        return trust_anchors
-    path = Path(trust_anchors)
-    if not path.is_file():
-        raise BadInput(f"trust anchors {path}: no such file")
-    data = path.read_bytes()
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise BadInput(f"trust anchors {path}: not a PEM certificate file")
-    return data
 
 
 def _open_ledger(url: str | None, home: Path):
@@ -289,7 +312,8 @@ def _optional_key(home: Path):
 
 
 def verify(path: str | os.PathLike, **options) -> Report:
-    """Verify one clip; `options` are Verifier's (trust_anchors, home, ledger, detector)."""
+    """Verify one clip; `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed,
+    home, ledger, detector)."""
     verifier = Verifier(**options)
     try:
         return verifier.verify(path)

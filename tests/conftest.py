@@ -15,15 +15,26 @@ SAMPLE_DATA_ENV = "PROVENANCE_SAMPLE_DATA"  # where the sample clips are, when n
 REQUIRE_SAMPLE_DATA_ENV = "PROVENANCE_REQUIRE_SAMPLE_DATA"  # set (CI): a missing sample file fails, not skips
 DEFAULT_SAMPLE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SAMPLE_DATA_SKIP = "needs the sample data folder"  # how every sample-data skip reason starts
+TRUST_DATA_ENV = "PROVENANCE_TRUST_DATA"  # where the C2PA trust lists and signed samples are, when not ../shared/trust
+DEFAULT_TRUST_DATA = DEFAULT_SAMPLE_DATA.parent / "trust"
+TRUST_DATA_SKIP = "needs the C2PA trust data folder"
 
 
 def sample_data(relative: str) -> Path:
     """A file or folder of the sample data set; the test skips when it is absent (fails when it is required)."""
-    root = Path(os.environ.get(SAMPLE_DATA_ENV) or DEFAULT_SAMPLE_DATA)
+    return _outside_data(relative, SAMPLE_DATA_ENV, DEFAULT_SAMPLE_DATA, SAMPLE_DATA_SKIP)
+
+
+def trust_data(relative: str) -> Path:
+    """A file of the C2PA trust data (trust lists, signed samples); skips or fails like `sample_data`."""
+    return _outside_data(relative, TRUST_DATA_ENV, DEFAULT_TRUST_DATA, TRUST_DATA_SKIP)
+
+
+def _outside_data(relative: str, env: str, default: Path, skip: str) -> Path:
+    root = Path(os.environ.get(env) or default)
     path = root / relative
     if not path.exists():
-        reason = (f"{SAMPLE_DATA_SKIP} {root} (no {relative} there; see README, Sample data; "
-                  f"set {SAMPLE_DATA_ENV}=DIR to use another folder)")
+        reason = f"{skip} {root} (no {relative} there; see README, Sample data; set {env}=DIR to use another folder)"
         if os.environ.get(REQUIRE_SAMPLE_DATA_ENV):
             pytest.fail(f"{reason}, and {REQUIRE_SAMPLE_DATA_ENV} is set", pytrace=False)
         pytest.skip(reason)

@@ -39,6 +39,7 @@ def _cut_off_mp4(path: Path) -> None:
 
 KINDS = ["missing", "directory", "empty", "truncated", "cut_off", "random", "text", "zero_frames", "image",
          "symlink_loop"]
+UNREADABLE = [kind for kind in KINDS if kind != "image"]  # verify reads a still image's manifest (test_trust.py)
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def _one_clear_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", UNREADABLE)
 def test_verify_reports_unreadable_clips(kind: str, bad_inputs: dict[str, Path], home: Path) -> None:
     path = bad_inputs[kind]
     if kind == "directory":  # a folder is walked for videos; this one holds none
@@ -77,8 +78,12 @@ def test_verify_reports_unreadable_clips(kind: str, bad_inputs: dict[str, Path],
     assert report["verdict"] == "error" and report["error"]
 
 
-@pytest.mark.parametrize(("kind", "reason"), [("image", "is a still image, not a video"),
-                                              ("symlink_loop", "broken or looping symbolic link"),
+def test_a_still_image_is_read_by_its_bytes_not_refused(bad_inputs: dict[str, Path], home: Path) -> None:
+    [report] = run_json("verify", bad_inputs["image"], home=home)  # a PNG named .mp4
+    assert report["container"] == "png" and report["verdict"] == "no-evidence" and not report["c2pa"]["present"]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("symlink_loop", "broken or looping symbolic link"),
                                               ("cut_off", "truncated (its last frame ends")])
 def test_unreadable_clips_say_why(kind: str, reason: str, bad_inputs: dict[str, Path], home: Path) -> None:
     result = run("verify", bad_inputs[kind], home=home)
@@ -224,13 +229,13 @@ def test_a_secret_open_to_every_user_is_refused(name: str, spoiled_home: Path, c
     assert not (tmp_path / "out.mp4").exists()
 
 
-@pytest.mark.parametrize("option", ["--trust-anchors", "--ledger", "--detector"])
+@pytest.mark.parametrize("option", ["--trust-anchors", "--trust-list", "--ledger", "--detector"])
 def test_bad_options_stop_a_parallel_batch_with_one_line(option: str, clip: Path, home: Path, tmp_path: Path) -> None:
     not_a_certificate, not_a_model = tmp_path / "anchors.pem", tmp_path / "model"
     not_a_certificate.write_text("not a certificate\n")
     not_a_model.mkdir()
-    value = {"--trust-anchors": not_a_certificate, "--ledger": tmp_path / "missing" / "ledger.sqlite",
-             "--detector": not_a_model}[option]
+    value = {"--trust-anchors": not_a_certificate, "--trust-list": not_a_certificate,
+             "--ledger": tmp_path / "missing" / "ledger.sqlite", "--detector": not_a_model}[option]
     result = run("verify", *[clip] * 6, "--workers", "2", option, value, home=home)
     assert result.exit_code == 1 and result.stdout == ""
     _one_clear_line(result.stderr)

@@ -61,10 +61,11 @@ def test_platform_copy_recovers_the_original_manifest(stamped, home: Path, tmp_p
     recovered = ledger["manifest"]
     assert recovered["generator"] == "video-model-3"
     assert recovered["claim_generator"].startswith("provenance")
-    assert recovered["signer_trusted"]
+    assert recovered["signer_trusted"] and recovered["trust"] == "own"
     assert "assertion.bmffHash.mismatch" in recovered["status_codes"]
     human = run("verify", copy, "--trust-anchors", home / "ca.pem", home=home).stdout
     assert "hard binding does not match this file" in human and "ledger holds the original manifest" in human
+    assert "signer under your trust anchors" in human
 
 
 def test_another_key_finds_nothing(stamped, tmp_path: Path) -> None:

@@ -44,9 +44,10 @@ def run_batch(
 ) -> Summary:
     """Verify every clip `source` names that OUTPUT has no current row for, and merge the rows into OUTPUT.
 
-    `options` are Verifier's (trust_anchors, home, ledger). `num_cpus`: worker processes (local; default the
-    CPU count) or at most that many Ray actors (default one per CPU of the cluster). `address`: a running Ray
-    cluster (default: a local one started for the run). Bad options raise ProvenanceError before any clip.
+    `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed, home, ledger).
+    `num_cpus`: worker processes (local; default the CPU count) or at most that many Ray actors (default one per
+    CPU of the cluster). `address`: a running Ray cluster (default: a local one started for the run). Bad options
+    raise ProvenanceError before any clip.
     """
     if engine not in ENGINES:
         raise BadInput(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -73,13 +74,11 @@ def run_batch(
 
 
 def _checked(options: dict, detector_dir: str | None) -> tuple[dict, tuple[str, ...]]:
-    """The Verifier options as workers get them (trust anchors read once here), checked by setting one up, and
+    """The Verifier options as workers get them (trust lists read once here), checked by setting one up, and
     what that Verifier examines (every worker must examine the same)."""
-    trust_anchors = options.get("trust_anchors")
     verifier = setup_worker(detector_dir, **options)
     try:
-        if trust_anchors is not None:
-            options = {**options, "trust_anchors": verifier.trust_anchors}
+        options = {**options, **verifier.trust.options()}
         if options.get("home") is not None:
             options = {**options, "home": str(Path(options["home"]).resolve())}
         return options, verifier.checks()

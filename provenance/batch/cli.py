@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from provenance.batch import ENGINES, run_batch
-from provenance.cli import NonEmptyPath, home_option, input_path, json_option, ledger_option
+from provenance.cli import NonEmptyPath, home_option, input_path, json_option, ledger_option, trust_options
 
 
 @click.command()
@@ -23,15 +23,14 @@ from provenance.cli import NonEmptyPath, home_option, input_path, json_option, l
 @click.option("--num-cpus", type=click.IntRange(1, 4096),
               help="Worker processes (local) or at most that many Ray actors; default: one per CPU.")
 @click.option("--path-column", default="path", show_default=True, help="Column naming the clips in a table INPUT.")
-@click.option("--trust-anchors", type=NonEmptyPath(path_type=Path),
-              help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
+@trust_options
 @click.option("--detector", "detector_dir", metavar="MODEL_DIR|builtin",
               help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
 @home_option
 @ledger_option
 @json_option
 def batch(source: Path, output: Path, engine: str, address: str | None, num_cpus: int | None, path_column: str,
-          trust_anchors: Path | None, detector_dir: str | None, home: Path | None, ledger_url: str | None,
+          trust: dict, detector_dir: str | None, home: Path | None, ledger_url: str | None,
           as_json: bool) -> None:
     """Verify every clip INPUT names into one table, one row per clip, written as each finishes.
 
@@ -47,7 +46,7 @@ def batch(source: Path, output: Path, engine: str, address: str | None, num_cpus
       provenance batch paths.txt -o verdicts.jsonl --num-cpus 2
     """
     summary = run_batch(source, output, engine, num_cpus=num_cpus, address=address, detector_dir=detector_dir,
-                        path_column=path_column, trust_anchors=trust_anchors, home=home, ledger=ledger_url)
+                        path_column=path_column, home=home, ledger=ledger_url, **trust)
     text = (f"{summary.output}: {summary.rows} rows; {summary.verified} clips verified now "
             f"({summary.errors} errors), {summary.skipped} done before")
     click.echo(json.dumps(summary.to_dict()) if as_json else text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from provenance import __version__
 from provenance.service.jobs import DONE, FAILED
+from provenance.service.settings import Settings
 
 MAX_WAIT_S = 300.0
 
@@ -80,23 +82,30 @@ async def health(request: Request) -> dict:
             "queued": runner.active - runner.running, "queue_limit": runner.settings.queue_limit}
 
 
-@router.get("/version", summary="Versions: service, watermark algorithm, detector model, trust anchors")
+@router.get("/version", summary="Versions: service, watermark algorithm, detector model, trust lists")
 async def version(request: Request) -> dict:
     from provenance.watermark import ALGORITHM_ID
 
     service = service_of(request)
     return {"version": __version__, "api": "v1", "watermark": {"algorithm": ALGORITHM_ID},
             "detector": {"model": service.runner.worker_info.get("detector")},
-            "trust_anchors": anchor_fingerprints(service.settings.trust_anchors)}
+            "trust_anchors": anchor_fingerprints(service.settings.trust_anchors),
+            "trust_lists": trust_list_fingerprints(service.settings)}
+
+
+def trust_list_fingerprints(settings: Settings) -> dict[str, list[dict]]:
+    """The official and interim trust lists' certificates (subject, SHA-256), by list."""
+    return {"official": [entry for path in settings.trust_lists for entry in anchor_fingerprints(path)],
+            "interim": anchor_fingerprints(settings.interim_trust_list)}
 
 
 def anchor_fingerprints(path) -> list[dict]:
-    """Subject and SHA-256 fingerprint of each trust-anchor certificate."""
+    """Subject and SHA-256 fingerprint of each certificate in a PEM file."""
     if path is None:
         return []
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
-    certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    certificates = x509.load_pem_x509_certificates(Path(path).read_bytes())
     return [{"subject": cert.subject.rfc4514_string(), "sha256": cert.fingerprint(hashes.SHA256()).hex()}
             for cert in certificates]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provenance.cli import NonEmptyPath, home_option, ledger_option
+from provenance.cli import NonEmptyPath, home_option, ledger_option, trust_options
 from provenance.errors import BadInput
 from provenance.service.app import MAX_HEADER_BYTES
 from provenance.service.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_UPLOAD_IDLE_S, DEFAULT_WAIT_S, Settings
@@ -27,8 +27,7 @@ MAX_READ_HEADER_BYTES = 4 * MAX_HEADER_BYTES  # what uvicorn reads before it dro
               help="Seconds POST /v1/verify waits for the report before answering 202 with a job.")
 @click.option("--upload-idle-timeout", "upload_idle_s", type=click.FloatRange(0.1), default=DEFAULT_UPLOAD_IDLE_S,
               show_default=True, help="Seconds without data after which an upload is abandoned (408).")
-@click.option("--trust-anchors", type=NonEmptyPath(exists=True, dir_okay=False, path_type=Path),
-              help="PEM file of CA certificates to trust (e.g. HOME/ca.pem from keygen).")
+@trust_options
 @click.option("--detector", metavar="MODEL_DIR|builtin",
               help="Score clips that carry no mark with a trained detector ('builtin' = the shipped model).")
 @click.option("--token-file", type=NonEmptyPath(exists=True, dir_okay=False, path_type=Path),
@@ -37,7 +36,7 @@ MAX_READ_HEADER_BYTES = 4 * MAX_HEADER_BYTES  # what uvicorn reads before it dro
 @home_option
 @ledger_option
 def serve(host: str, port: int, workers: int, queue_limit: int, max_upload_bytes: int, default_wait_s: float,
-          upload_idle_s: float, trust_anchors: Path | None, detector: str | None, token_file: Path | None,
+          upload_idle_s: float, trust: dict, detector: str | None, token_file: Path | None,
           token_for_verify: bool, home: Path | None, ledger_url: str | None) -> None:
     """Serve verification over HTTP: the /v1 API, the soft-binding resolution API and a page at /.
 
@@ -59,10 +58,10 @@ def serve(host: str, port: int, workers: int, queue_limit: int, max_upload_bytes
         raise click.UsageError("--token-for-verify needs --token-file")
     if detector not in (None, BUILTIN_DETECTOR) and not Path(detector).is_dir():
         raise BadInput(f"--detector {detector}: no such model folder (or 'builtin')")
-    settings = Settings(home=home, ledger=ledger_url, detector=detector, trust_anchors=trust_anchors, workers=workers,
+    settings = Settings(home=home, ledger=ledger_url, detector=detector, workers=workers,
                         queue_limit=max(queue_limit, workers), max_upload_bytes=max_upload_bytes,
                         default_wait_s=default_wait_s, upload_idle_s=upload_idle_s, token_file=token_file,
-                        token_for_verify=token_for_verify)
+                        token_for_verify=token_for_verify, **trust)
     Verifier(**settings.verifier_options()).close()  # bad anchors, key or ledger: one line now, not in a worker
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10,

@@ -27,6 +27,9 @@ class Settings:
     ledger: str | None = None
     detector: str | None = None  # a model folder, or "builtin"
     trust_anchors: Path | None = None
+    trust_lists: tuple[Path, ...] = ()  # the official C2PA trust list
+    interim_trust_list: Path | None = None
+    interim_allowed: Path | None = None
     workers: int = 1
     queue_limit: int = 8
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -57,7 +60,9 @@ class Settings:
 
     def verifier_options(self) -> dict:
         """Keyword arguments of `provenance.verify.Verifier` (the detector is loaded in each worker)."""
-        return {"trust_anchors": self.trust_anchors, "home": self.home, "ledger": self.ledger}
+        return {"trust_anchors": self.trust_anchors, "trust_lists": self.trust_lists,
+                "interim_trust_list": self.interim_trust_list, "interim_allowed": self.interim_allowed,
+                "home": self.home, "ledger": self.ledger}
 
 
 def read_token(path: str | os.PathLike) -> str:
