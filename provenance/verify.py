@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from provenance import media
+from provenance import marks, media
 from provenance.errors import BadInput, KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import C2paEvidence, read_evidence, validate_store
@@ -49,7 +49,7 @@ class Report:
     verdict: str = "no-evidence"
     c2pa: C2paEvidence = field(default_factory=C2paEvidence)
     watermark: dict = field(default_factory=lambda: {
-        "detected": False, "state": "not-checked", "payload": None, "p_value": None, "frames": 0})
+        "detected": False, "state": "not-checked", "payload": None, "p_value": None, "frames": 0, "others": []})
     ledger: dict = field(default_factory=lambda: {"found": False, "manifest": None})
     detector: dict = field(default_factory=lambda: {"score": None, "model": None})
     evidence: list[str] = field(default_factory=list)
@@ -78,13 +78,18 @@ def decide(report: Report) -> str:
     c2pa = report.c2pa
     if c2pa.present and not c2pa.tampered and c2pa.ai_generated:
         return "ai-generated"
-    if report.watermark.get("detected"):
+    if report.watermark.get("detected") or other_mark_found(report):
         return "ai-generated"
     if c2pa.tampered:
         return "tampered"
     if report.detector.get("verdict") == "ai-generated":
         return "likely-ai-generated"
     return "no-evidence"
+
+
+def other_mark_found(report: Report) -> bool:
+    """True when another issuer's public mark is read at its strongest level ("very-likely")."""
+    return any(mark["state"] == "very-likely" for mark in report.watermark.get("others", ()))
 
 
 class Verifier:
@@ -121,6 +126,7 @@ class Verifier:
             report.c2pa = read_evidence(path, self.trust_anchors)
             report.container = media.probe(path).container
             self._check_watermark(path, report)
+            report.watermark["others"] = [reading.to_dict() for reading in marks.read_clip(path)]
             self._check_detector(path, report)
         except ProvenanceError as exc:
             report.error = str(exc)
@@ -160,7 +166,7 @@ class Verifier:
         }
 
     def _check_detector(self, path: str | os.PathLike, report: Report) -> None:
-        if self.detector is None or report.watermark.get("detected") or (
+        if self.detector is None or report.watermark.get("detected") or other_mark_found(report) or (
             report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered
         ):
             return
@@ -240,6 +246,7 @@ def explain(report: Report) -> list[str]:
         lines.append("watermark not checked (no watermark key under the home folder)")
     else:
         lines.append("no watermark of ours")
+    lines += [_explain_other_mark(mark) for mark in wm.get("others", ())]
     if report.ledger.get("found"):
         recovered = report.ledger["manifest"]
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
@@ -254,6 +261,18 @@ def explain(report: Report) -> list[str]:
         lines.append(f"detector {report.detector['model']}: score {report.detector['score']:.3f} "
                      f"(threshold {report.detector['threshold']:.3f}){note}")
     return lines
+
+
+def _explain_other_mark(mark: dict) -> str:
+    name = f"{mark['issuer']}'s public watermark ({mark['algorithm']})"
+    if not mark["frames"]:
+        return f"{name} not checked: the frames are too small to carry it"
+    if mark["state"] == "none":
+        return f"no {name} in {mark['frames']} frames read"
+    read = f"{mark['marked_frames']} of {mark['frames']} frames read at its \"very likely\" level"
+    if mark["state"] == "very-likely":
+        return f"{name} is present: {read}"
+    return f"traces of {name} (clip level {mark['state']}; {read}): not enough to decide"
 
 
 def _read_anchors(trust_anchors: str | os.PathLike | bytes | None) -> bytes | None:
