@@ -58,10 +58,9 @@ def test_every_reader_grades_frames(reader: marks.FrameReader) -> None:
     assert reader.frame_level(np.zeros((64, 64, 3), np.uint8)) is None  # too small to carry a mark
 
 
-def test_stamped_frame_carries_every_bit() -> None:
-    frame = scene_frames(384, 256, 1)[0]
-    assert stability.matching_bits(stamp_dwtdct(frame)) == stability.MESSAGE_BITS
-    assert stability.StabilityReader().frame_level(stamp_dwtdct(frame)) == len(marks.STATES) - 1
+def test_stamped_frame_reads_very_likely() -> None:
+    stamped = stamp_dwtdct(scene_frames(384, 256, 1)[0])
+    assert stability.StabilityReader().frame_level(stamped) == len(marks.STATES) - 1
 
 
 def test_reads_the_reference_encoder() -> None:
