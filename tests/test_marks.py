@@ -75,7 +75,7 @@ def test_reads_the_reference_encoder() -> None:
 @pytest.mark.parametrize(("levels", "state"), [
     ((3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0), "very-likely"),
     ((3, 3, 0, 0), "none"),  # too few frames
-    ((3, 3, 3) + (0,) * 13, "none"),  # under a quarter of the frames read
+    ((3, 3, 3) + (0,) * 29, "very-likely"),  # a codec may leave the mark on a few frames only
     ((3, 2, 2, 1), "likely"),
     ((1, 1, 1, 0), "partial"),
 ])
