@@ -20,6 +20,7 @@ FrameFn = Callable[[np.ndarray, int], np.ndarray]
 SIGNABLE_CONTAINERS = {"mp4", "mov"}
 NEUTRAL_CHROMA = 128
 X265_LOOKAHEAD_MIN_PX = 128
+SPREAD_REFERENCE_ONLY = 4  # iter_spread_frames skips non-reference frames above this many frames per pick
 PLANAR_8BIT_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
 ENCODERS = {"h264": "libx264", "h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9"}
 
@@ -241,6 +242,34 @@ def iter_reference_frames(
             yield frame_to_array(frame, pix_fmt)
             count += 1
         if count == 0:
+            raise BadInput(f"{path}: contains no decodable video frames")
+
+
+def iter_spread_frames(
+    path: str | os.PathLike, count: int, pix_fmt: PixelFormat = "rgb24", limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield up to `count` (time, frame) pairs spread evenly over the clip, converting only those frames.
+
+    The clip is decoded in order, without seeking; when it has more than SPREAD_REFERENCE_ONLY times as many
+    frames as asked for, frames that no other frame is predicted from are not even decoded.
+    """
+    if count <= 0:
+        raise BadInput("number of frames to sample must be positive")
+    info = probe(path, limits)
+    gap_s = info.duration_s / count
+    with _open_video(path, limits) as (container, stream):
+        if info.frame_count > SPREAD_REFERENCE_ONLY * count:
+            stream.codec_context.skip_frame = "NONREF"
+        taken, first_s = 0, None
+        for index, frame in enumerate(_decode(container, stream, path)):
+            time_s = float(frame.time) if frame.time is not None else index / (info.fps or 1.0)
+            first_s = time_s if first_s is None else first_s
+            if time_s >= first_s + taken * gap_s - 1e-3:
+                yield time_s, frame_to_array(frame, pix_fmt)
+                taken += 1
+                if taken == count:
+                    return
+        if first_s is None:
             raise BadInput(f"{path}: contains no decodable video frames")
 
 

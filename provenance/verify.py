@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from provenance import media
+from provenance import marks, media
 from provenance.errors import KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import IMAGE_MIME, C2paEvidence, read_evidence, still_image_format, validate_store
@@ -59,7 +59,7 @@ class Report:
     verdict: str = "no-evidence"
     c2pa: C2paEvidence = field(default_factory=C2paEvidence)
     watermark: dict = field(default_factory=lambda: {
-        "detected": False, "state": "not-checked", "payload": None, "p_value": None, "frames": 0})
+        "detected": False, "state": "not-checked", "payload": None, "p_value": None, "frames": 0, "others": []})
     ledger: dict = field(default_factory=lambda: {"found": False, "manifest": None})
     detector: dict = field(default_factory=lambda: {"score": None, "model": None})
     evidence: list[str] = field(default_factory=list)
@@ -88,13 +88,18 @@ def decide(report: Report) -> str:
     c2pa = report.c2pa
     if c2pa.present and not c2pa.tampered and c2pa.ai_generated:
         return "ai-generated"
-    if report.watermark.get("detected"):
+    if report.watermark.get("detected") or other_mark_found(report):
         return "ai-generated"
     if c2pa.tampered:
         return "tampered"
     if report.detector.get("verdict") == "ai-generated":
         return "likely-ai-generated"
     return "no-evidence"
+
+
+def other_mark_found(report: Report) -> bool:
+    """True when another issuer's public mark is read at its strongest level ("very-likely")."""
+    return any(mark["state"] == "very-likely" for mark in report.watermark.get("others", ()))
 
 
 class Verifier:
@@ -143,6 +148,7 @@ class Verifier:
                 report.c2pa = read_evidence(path, self.trust)
                 report.container = media.probe(path).container
                 self._check_watermark(path, report)
+                report.watermark["others"] = [reading.to_dict() for reading in marks.read_clip(path)]
                 self._check_detector(path, report)
         except ProvenanceError as exc:
             report.error = str(exc)
@@ -189,7 +195,7 @@ class Verifier:
         }
 
     def _check_detector(self, path: str | os.PathLike, report: Report) -> None:
-        if self.detector is None or report.watermark.get("detected") or (
+        if self.detector is None or report.watermark.get("detected") or other_mark_found(report) or (
             report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered
         ):
             return
@@ -273,6 +279,7 @@ def explain(report: Report) -> list[str]:
         lines.append(f"watermark not checked ({wm.get('reason', NO_KEY_REASON)})")
     else:
         lines.append("no watermark of ours")
+    lines += [_explain_other_mark(mark) for mark in wm.get("others", ())]
     if report.ledger.get("found"):
         recovered = report.ledger["manifest"]
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
@@ -289,6 +296,18 @@ def explain(report: Report) -> list[str]:
     elif report.detector.get("note"):
         lines.append(f"detector {report.detector['note']}")
     return lines
+
+
+def _explain_other_mark(mark: dict) -> str:
+    name = f"{mark['issuer']}'s public watermark ({mark['algorithm']})"
+    if not mark["frames"]:
+        return f"{name} not checked: the frames are too small to carry it"
+    if mark["state"] == "none":
+        return f"no {name} in {mark['frames']} frames read"
+    read = f"{mark['marked_frames']} of {mark['frames']} frames read at its \"very likely\" level"
+    if mark["state"] == "very-likely":
+        return f"{name} is present: {read}"
+    return f"traces of {name} (clip level {mark['state']}; {read}): not enough to decide"
 
 
 def _open_ledger(url: str | None, home: Path):

@@ -1,0 +1,108 @@
+"""Other issuers' public marks: Stability AI's dwtDct mark read from frames, clips and the real command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import run_json
+
+from conftest import sample_data, scene_frames
+from provenance import marks, media
+from provenance.marks import stability
+from provenance.verify import Verifier
+
+UNMARKED_REAL_CLIP = "clips/real/ucf101/v_PlayingGuitar_g03_c01.mp4"
+MARK_KEYS = {"issuer", "algorithm", "frames", "marked_frames", "state"}
+
+
+def stamp_dwtdct(frame: np.ndarray) -> np.ndarray:
+    """Embed Stability's message in an RGB frame as dwtDct does: in each 4x4 block of the U channel's Haar LL
+    band, the largest coefficient but the first is moved to a quarter (bit 0) or three quarters (bit 1) step."""
+    blocks = stability.u_blocks(frame).astype(np.float64)
+    rows = np.arange(len(blocks))
+    peak = 1 + np.abs(blocks[:, 1:]).argmax(axis=1)
+    value = blocks[rows, peak]
+    bits = np.resize(stability.message_bits(), len(blocks))
+    target = np.where(value < 0, -1, 1) * (np.abs(value) // stability.STEP + 0.25 + 0.5 * bits) * stability.STEP
+    change = np.zeros_like(blocks)
+    change[rows, peak] = target - value
+    by, bx = (side // 4 * 4 // 2 // 4 for side in frame.shape[:2])
+    low = change.reshape(by, bx, 4, 4).transpose(0, 2, 1, 3).reshape(by * 4, bx * 4)
+    u_change = np.kron(low / 2, np.ones((2, 2)))  # the inverse Haar spreads an LL change over its 2x2 pixels
+    # Move U alone (Y and V kept): R stays, B moves by dU / 0.492 and G makes up the luma.
+    blue = u_change / 0.492
+    out = frame.astype(np.float64)
+    out[: blue.shape[0], : blue.shape[1], 2] += blue
+    out[: blue.shape[0], : blue.shape[1], 1] -= 0.114 / 0.587 * blue
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def marked_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 384x256 H.264 clip of 12 frames, each carrying Stability's mark."""
+    path = tmp_path_factory.mktemp("marks") / "stability.mp4"
+    media.write_video(path, [stamp_dwtdct(frame) for frame in scene_frames(384, 256, 12)], fps=12)
+    return path
+
+
+def test_registry_lists_the_stability_reader() -> None:
+    assert [(reader.issuer, reader.algorithm) for reader in marks.READERS] == [
+        ("Stability AI", "invisible-watermark.dwtDct")]
+
+
+@pytest.mark.parametrize("reader", marks.READERS, ids=lambda reader: reader.algorithm)
+def test_every_reader_grades_frames(reader: marks.FrameReader) -> None:
+    assert reader.frame_level(scene_frames(384, 256, 1)[0]) < len(marks.STATES) - 1  # an unmarked frame
+    assert reader.frame_level(np.zeros((64, 64, 3), np.uint8)) is None  # too small to carry a mark
+
+
+def test_stamped_frame_reads_very_likely() -> None:
+    stamped = stamp_dwtdct(scene_frames(384, 256, 1)[0])
+    assert stability.StabilityReader().frame_level(stamped) == len(marks.STATES) - 1
+
+
+def test_reads_the_reference_encoder() -> None:
+    imwatermark = pytest.importorskip("imwatermark")
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bits", stability.message_bits().astype(int).tolist())
+    bgr = scene_frames(384, 256, 1)[0][:, :, ::-1].astype(np.float32)  # float pixels, as SDXL and SVD pass them
+    marked = np.clip(np.rint(encoder.encode(bgr, "dwtDct")[:, :, ::-1]), 0, 255).astype(np.uint8)
+    assert stability.matching_bits(marked) >= stability.LEVEL_MATCHING_BITS[-1]  # rounding costs a few bits
+
+
+@pytest.mark.parametrize(("levels", "state"), [
+    ((3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0), "very-likely"),
+    ((3, 3, 0, 0), "none"),  # too few frames
+    ((3, 3, 3) + (0,) * 29, "very-likely"),  # a codec may leave the mark on a few frames only
+    ((3, 2, 2, 1), "likely"),
+    ((1, 1, 1, 0), "partial"),
+])
+def test_clip_state_needs_enough_frames(levels: tuple[int, ...], state: str) -> None:
+    assert marks.clip_state(levels) == state
+
+
+def test_marked_clip_is_ai_generated(marked_clip: Path, tmp_path: Path) -> None:
+    report = Verifier(home=tmp_path).verify(marked_clip)
+    [mark] = report.watermark["others"]
+    assert mark == {"issuer": "Stability AI", "algorithm": "invisible-watermark.dwtDct", "frames": 12,
+                    "marked_frames": 12, "state": "very-likely"}
+    assert report.verdict == "ai-generated"
+    assert any("Stability AI's public watermark" in line and "is present" in line for line in report.evidence)
+
+
+def test_unmarked_real_clip_reads_none(tmp_path: Path) -> None:
+    report = Verifier(home=tmp_path).verify(sample_data(UNMARKED_REAL_CLIP))
+    [mark] = report.watermark["others"]
+    assert (mark["state"], mark["marked_frames"], mark["frames"]) == ("none", 0, marks.MAX_FRAMES)
+    assert report.verdict == "no-evidence"
+
+
+def test_json_carries_other_marks(marked_clip: Path, clip: Path, tmp_path: Path) -> None:
+    reports = run_json("verify", marked_clip, clip, home=tmp_path)
+    assert [report["verdict"] for report in reports] == ["ai-generated", "no-evidence"]
+    for report in reports:
+        [mark] = report["watermark"]["others"]
+        assert set(mark) == MARK_KEYS and mark["state"] in marks.STATES
+        assert isinstance(mark["frames"], int) and isinstance(mark["marked_frames"], int)
