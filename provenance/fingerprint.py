@@ -34,8 +34,9 @@ MIN_CONTRAST_LEVELS = 4.0
 CHUNKS = 4
 CHUNK_BITS = HASH_BITS // CHUNKS
 MAX_DISTANCE_BITS = CHUNKS - 1
-# A match needs this many seconds, at one offset, and this share of the clip's hashed seconds.
-MIN_MATCHED_SECONDS = 2
+# A match needs this many seconds, at one offset, and this share of the clip's hashed seconds: a clip shorter than
+# three seconds is never matched, since the hash of a second or two of plain content (a gradient, a blob) is common.
+MIN_MATCHED_SECONDS = 3
 MIN_MATCHED_FRACTION = 0.5
 READ_PHASES = 4  # the reader hashes the clip with its seconds starting at 0, 1/4, 1/2 and 3/4 s
 

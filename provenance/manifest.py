@@ -268,7 +268,7 @@ def evidence_from_store(store: dict, state: str) -> C2paEvidence:
             actions += assertion.get("data", {}).get("actions", [])
         elif label == GENERATION_LABEL:
             generation = assertion.get("data", {})
-        elif label == SOFT_BINDING_LABEL:
+        elif label == SOFT_BINDING_LABEL and soft_binding is None:  # the watermark's comes before the fingerprint's
             soft_binding = assertion.get("data")
     ai_actions = [a for a in actions if a.get("digitalSourceType") in AI_SOURCE_TYPES]
     agent = next((a.get("softwareAgent") for a in ai_actions if a.get("softwareAgent")), None)
