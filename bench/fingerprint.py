@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance import attacks, fingerprint, media
-from provenance.fingerprint import MAX_DISTANCE_BITS, READ_PHASES, Second, chunks, fingerprint_clip, match
+from provenance.fingerprint import MAX_DISTANCE_BITS, Second, chunks, fingerprint_clip, match, read_clip
 from provenance.ledger import DONE, FINGERPRINT_TABLE, INSERT_FINGERPRINT, INSERT_RECORD, RECORD_COLUMNS, Ledger
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -66,7 +66,7 @@ def spread(clips: list[dict], count: int) -> list[dict]:
 
 def robustness(count: int) -> None:
     picked = spread(catalogue(), count)
-    printed = {clip["path"]: fingerprint_clip(DATA / clip["path"])[0] for clip in picked}
+    printed = {clip["path"]: fingerprint_clip(DATA / clip["path"]) for clip in picked}
     candidates = [row for name, seconds in printed.items() for row in rows_of(name, seconds)]
     print(f"\nrobustness: {len(picked)} clips of {MIN_SECONDS:g} s or more from {len({c['source'] for c in picked})} "
           f"sources, matched against the fingerprints of all {len(picked)}")
@@ -79,7 +79,7 @@ def robustness(count: int) -> None:
             for clip in picked:
                 copy = Path(folder) / "copy.mp4"
                 make(float(clip["seconds"]))(attacks.Clip.read(DATA / clip["path"])).write(copy, crf=crf)
-                found = match(fingerprint_clip(copy, READ_PHASES), candidates)
+                found = match(read_clip(copy), candidates)
                 if found is None:
                     shares.append(0.0)
                     continue
@@ -94,7 +94,7 @@ def robustness(count: int) -> None:
 def false_matches() -> None:
     clips = catalogue()
     started = time.perf_counter()
-    phases = {clip["path"]: fingerprint_clip(DATA / clip["path"], READ_PHASES) for clip in clips}
+    phases = {clip["path"]: read_clip(DATA / clip["path"]) for clip in clips}
     elapsed = time.perf_counter() - started
     source = {clip["path"]: clip["source"] for clip in clips}
     real = [clip["path"] for clip in clips if clip["label"] == "real"]
@@ -137,13 +137,14 @@ def cost(count: int) -> None:
 
     seconds = sum(media.probe(path).duration_s for path in picked)
     decode = timed(lambda path: sum(1 for _ in media.iter_timed_frames(path, "gray")))
-    one = timed(lambda path: fingerprint_clip(path, 1))
-    four = timed(lambda path: fingerprint_clip(path, READ_PHASES))
+    signing = timed(fingerprint_clip)
+    reading = timed(read_clip)
     print(f"\ncost: {len(picked)} clips, {seconds:.0f} s of video")
     print("| work | seconds | per second of video (ms) | vs plain decode |")
     print("|---|---|---|---|")
-    for label, spent in (("plain decode (baseline)", decode), ("decode + fingerprint, 1 phase (signing)", one),
-                         (f"decode + fingerprint, {READ_PHASES} phases (verify)", four)):
+    readings = len(fingerprint.READ_CENTRES) * fingerprint.READ_PHASES
+    for label, spent in (("plain decode (baseline)", decode), ("decode + fingerprint as signed", signing),
+                         (f"decode + fingerprint as read ({readings} variants)", reading)):
         print(f"| {label} | {spent:.2f} | {1000 * spent / seconds:.1f} | {spent / decode:.2f}x |")
 
 
@@ -175,7 +176,7 @@ def ledger_of(rows: int) -> Path:
 
 def lookup(rows: int) -> None:
     path = ledger_of(rows)
-    query = fingerprint_clip(DATA / spread(catalogue(), 1)[0]["path"], READ_PHASES)
+    query = read_clip(DATA / spread(catalogue(), 1)[0]["path"])
     hashes = [s.hash for seconds in query for s in seconds]
     with Ledger.open(path) as ledger:
         started = time.perf_counter()
@@ -190,7 +191,7 @@ def lookup(rows: int) -> None:
             connection.execute(f"SELECT payload, start_ms, hash FROM {FINGERPRINT_TABLE} WHERE {where}",
                                [key[i] for i in range(4) for key in keys]).fetchall()
         scan = (time.perf_counter() - started) / (LOOKUP_REPEATS // 4 or 1)
-    print(f"\nlookup: {len(hashes)} hashes of one clip ({READ_PHASES} phases) in a ledger of {rows:,} fingerprinted "
+    print(f"\nlookup: {len(set(hashes))} hashes of one clip (as read) in a ledger of {rows:,} fingerprinted "
           "seconds (SQLite)")
     print("| lookup | ms per clip | vs full scan |")
     print("|---|---|---|")

@@ -1,11 +1,12 @@
 """A perceptual fingerprint of a clip: one 64-bit DCT hash per second of video, and matching a copy against them.
 
-Each second's frames are shrunk to 32x32 luma and averaged; the hash takes the 64 lowest-frequency AC
-coefficients of that image's DCT, one bit each for being above their median. Re-encoding, rescaling and mild
-crops move few bits; seconds that are flat (a fade to black, a title card on a plain ground) carry no hash.
-A clip matches a credential when enough of its seconds lie within `MAX_DISTANCE_BITS` of that credential's
-seconds at one time offset, so a trimmed copy matches too. The reader hashes the clip at several phases of
-the second, since a trim rarely falls on a whole second of the original.
+Each second's frames are cut to their central 80% (each way), shrunk to 32x32 luma and averaged; the hash takes
+the 64 lowest-frequency AC coefficients of that image's DCT, one bit each for being above their median.
+Re-encoding and rescaling move few bits; seconds that are flat (a fade to black, a title card on a plain
+ground) carry no hash. A clip matches a credential when enough of its seconds lie within `MAX_DISTANCE_BITS`
+of that credential's seconds at one time offset, so a trimmed copy matches too. The reader hashes the clip at
+several phases of the second, since a trim rarely falls on a whole second of the original, and with several
+central cuts, since in a copy cropped to 85% of its area the signed centre is the central 87% of the picture.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from provenance import media
 
 __all__ = ["ALGORITHM_ID", "FingerprintMatch", "Fingerprinter", "Second", "chunks", "feed_clip", "fingerprint_clip",
-           "hamming", "match", "soft_binding"]
+           "hamming", "match", "read_clip", "soft_binding"]
 
 ALGORITHM_ID = "io.provenance.dct-second.v1"
 HASH_BITS = 64
@@ -39,6 +40,10 @@ MAX_DISTANCE_BITS = CHUNKS - 1
 MIN_MATCHED_SECONDS = 3
 MIN_MATCHED_FRACTION = 0.5
 READ_PHASES = 4  # the reader hashes the clip with its seconds starting at 0, 1/4, 1/2 and 3/4 s
+CENTRE_FRACTION = 0.8  # the part of the picture (each way, centred) that is hashed at signing
+# The central cuts the reader hashes: the signed centre in the clip as signed, and in copies cropped (centred)
+# to about 90%, 85% and 80% of their area.
+READ_CENTRES = (CENTRE_FRACTION, 0.84, 0.87, 0.9)
 
 _ROWS, _COLS = np.divmod(np.arange(1, HASH_BITS + 1), 9)  # the first 64 AC coefficients of a 9x9 corner, row-major
 
@@ -61,19 +66,24 @@ def hash_image(image: np.ndarray) -> int | None:
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
-def shrink(luma: np.ndarray) -> np.ndarray:
-    """A frame's luma (H, W) as the 32x32 float image the hash is taken of."""
-    return cv2.resize(luma, (SIDE_PX, SIDE_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
+def shrink(luma: np.ndarray, centre: float = CENTRE_FRACTION) -> np.ndarray:
+    """The central `centre` (each way) of a frame's luma (H, W) as the 32x32 float image the hash is taken of."""
+    height, width = luma.shape
+    keep_h, keep_w = max(1, round(height * centre)), max(1, round(width * centre))
+    top, left = (height - keep_h) // 2, (width - keep_w) // 2
+    cut = luma[top:top + keep_h, left:left + keep_w]
+    return cv2.resize(cut, (SIDE_PX, SIDE_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 class Fingerprinter:
     """Hashes frames into seconds as they are decoded: `add` each frame's luma with its time, then `seconds()`.
 
-    `phase_ms` shifts where the seconds begin (the reader's other phases).
+    `phase_ms` shifts where the seconds begin and `centre` is the central cut hashed (the reader's variants).
     """
 
-    def __init__(self, phase_ms: int = 0) -> None:
+    def __init__(self, phase_ms: int = 0, centre: float = CENTRE_FRACTION) -> None:
         self.phase_ms = phase_ms
+        self.centre = centre
         self._seconds: list[Second] = []
         self._window = -1
         self._sum = np.zeros((SIDE_PX, SIDE_PX), np.float64)
@@ -81,10 +91,10 @@ class Fingerprinter:
 
     def add(self, time_s: float, luma: np.ndarray) -> None:
         """Add one frame's luma (H, W uint8); frames come in time order."""
-        self.add_small(time_s, shrink(luma))
+        self.add_small(time_s, shrink(luma, self.centre))
 
     def add_small(self, time_s: float, small: np.ndarray) -> None:
-        """Add one frame already shrunk by `shrink` (to share it between phases)."""
+        """Add one frame already cut and shrunk by `shrink` (to share it between phases)."""
         window = int((time_s * 1000 - self.phase_ms) // WINDOW_MS)
         if window < 0:
             return
@@ -115,14 +125,22 @@ def feed_clip(path: str | os.PathLike, printers: Iterable[Fingerprinter]) -> Non
     first_s: float | None = None
     for time_s, luma in media.iter_timed_frames(path, "gray"):
         first_s = time_s if first_s is None else first_s
-        small = shrink(luma)
+        small = {centre: shrink(luma, centre) for centre in {printer.centre for printer in printers}}
         for printer in printers:
-            printer.add_small(time_s - first_s, small)
+            printer.add_small(time_s - first_s, small[printer.centre])
 
 
-def fingerprint_clip(path: str | os.PathLike, phases: int = 1) -> list[list[Second]]:
-    """A clip's hashed seconds at `phases` phases of the second (the first starts at 0), one list per phase."""
-    printers = [Fingerprinter(phase * WINDOW_MS // phases) for phase in range(phases)]
+def fingerprint_clip(path: str | os.PathLike) -> list[Second]:
+    """A clip's hashed seconds, as signing records them."""
+    printer = Fingerprinter()
+    feed_clip(path, [printer])
+    return printer.seconds()
+
+
+def read_clip(path: str | os.PathLike) -> list[list[Second]]:
+    """A clip's hashed seconds as the reader takes them: one list per phase and central cut, the first as signed."""
+    printers = [Fingerprinter(phase * WINDOW_MS // READ_PHASES, centre)
+                for centre in READ_CENTRES for phase in range(READ_PHASES)]
     feed_clip(path, printers)
     return [printer.seconds() for printer in printers]
 
@@ -180,7 +198,7 @@ class FingerprintMatch:
 
 
 def match(phases: list[list[Second]], candidates: Iterable[tuple[str, int, int]]) -> FingerprintMatch | None:
-    """The best credential a clip's hashed seconds (one list per phase) match, or None.
+    """The best credential a clip's hashed seconds (one list per phase and cut, see `read_clip`) match, or None.
 
     `candidates` are (payload, start_ms, hash) rows of credentials' seconds, e.g. those sharing a chunk with the
     clip's hashes. Seconds are counted at one offset per credential (a copy plays in order), each once.

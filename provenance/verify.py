@@ -152,10 +152,10 @@ class Verifier:
 
     def _check_fingerprint(self, path: str | os.PathLike, report: Report, ledger: Ledger) -> None:
         """Look the clip's fingerprint up in the ledger: a copy whose watermark is gone or was never there."""
-        from provenance.fingerprint import READ_PHASES, fingerprint_clip, match
+        from provenance.fingerprint import match, read_clip
 
-        phases = fingerprint_clip(path, READ_PHASES)
-        found = match(phases, ledger.fingerprint_candidates(s.hash for seconds in phases for s in seconds))
+        readings = read_clip(path)
+        found = match(readings, ledger.fingerprint_candidates(s.hash for seconds in readings for s in seconds))
         record = ledger.get(found.payload) if found is not None else None
         if record is not None:
             self._recover(path, report, record, {"match": "fingerprint", "fingerprint": found.to_dict()})
