@@ -23,24 +23,28 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from provenance.errors import BadInput, LedgerError
 from provenance.files import sha256_file
 from provenance.keys import default_home
 
+if TYPE_CHECKING:
+    from provenance.fingerprint import Second
+
 __all__ = ["DONE", "PENDING", "Ledger", "LedgerBusy", "PostgresLedger", "Record", "SQLiteLedger"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 5.0
 MAX_LOCK_POLL_S = 0.002
 CONNECT_TIMEOUT_S = 10
 EXPORT_BATCH_ROWS = 500
 PAYLOAD_BATCH_ROWS = 50000
+FINGERPRINT_QUERY_HASHES = 100  # hashes looked up per query (each takes four parameters)
 DEFAULT_FILE = "ledger.sqlite"
 URL_ENV = "PROVENANCE_LEDGER"
 PENDING, DONE = "pending", "done"
@@ -54,6 +58,8 @@ OUTPUT_LOCK_KEY = 0x70726F77
 
 TABLE = "ledger_credentials"
 META_TABLE = "ledger_meta"
+FINGERPRINT_TABLE = "ledger_fingerprints"
+HASH_SIGN_BIT = 1 << 63  # hashes are unsigned 64-bit; both databases store signed BIGINTs
 
 
 class LedgerBusy(LedgerError):
@@ -113,8 +119,29 @@ SCHEMA = (
     f"CREATE INDEX {TABLE}_path ON {TABLE} (path)",
     f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
 )
+# A credential's fingerprint: one row per hashed second, with the hash's four 16-bit chunks indexed (see
+# provenance.fingerprint: a hash within three bits of another agrees with it on one chunk at least).
+FINGERPRINT_SCHEMA = (
+    f"""CREATE TABLE {FINGERPRINT_TABLE} (
+        payload TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        hash BIGINT NOT NULL,
+        c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL,
+        PRIMARY KEY (payload, start_ms))""",
+    *(f"CREATE INDEX {FINGERPRINT_TABLE}_c{i} ON {FINGERPRINT_TABLE} (c{i})" for i in range(4)),
+)
+SCHEMA += FINGERPRINT_SCHEMA
+INSERT_FINGERPRINT = (f"INSERT INTO {FINGERPRINT_TABLE} (payload, start_ms, end_ms, hash, c0, c1, c2, c3)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 # Statements that bring a ledger from the schema version given to the next one.
-UPGRADES = {1: (f"ALTER TABLE {TABLE} ADD COLUMN replaced_by TEXT", f"CREATE INDEX {TABLE}_path ON {TABLE} (path)")}
+UPGRADES = {1: (f"ALTER TABLE {TABLE} ADD COLUMN replaced_by TEXT", f"CREATE INDEX {TABLE}_path ON {TABLE} (path)"),
+            2: FINGERPRINT_SCHEMA}
+
+
+def _signed(value: int) -> int:
+    """An unsigned 64-bit hash as the signed BIGINT that stores it."""
+    return value - (1 << 64) if value & HASH_SIGN_BIT else value
 
 
 def _is_hex(text: str) -> bool:
@@ -345,14 +372,20 @@ class Ledger:
                     self._execute(statement)
             self._execute(f"UPDATE {META_TABLE} SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
 
-    def begin(self, record: Record) -> None:
-        """Record a signing as pending, before its output file is put in place (committed on return)."""
+    def begin(self, record: Record, fingerprint: Sequence[Second] = ()) -> None:
+        """Record a signing, with its clip's fingerprint, as pending before its output file is put in place
+        (committed on return)."""
+        from provenance.fingerprint import chunks
+
         record = replace(record, payload=normalise_payload(record.payload), state=PENDING, replaced_by=None)
         _check_record(record)
         values = (*(getattr(record, name) for name in RECORD_COLUMNS), _owner())
         with self._transaction():
             if self._execute(INSERT_RECORD, values).rowcount != 1:
                 raise LedgerError(f"payload {record.payload} already recorded in the ledger")
+            for second in fingerprint:
+                self._execute(INSERT_FINGERPRINT, (record.payload, second.start_ms, second.end_ms,
+                                                   _signed(second.hash), *chunks(second.hash)))
 
     def complete(self, payload: str, put_in_place: Callable[[], object] | None = None) -> None:
         """Mark a pending signing done once its output file is in place; earlier credentials for its path are
@@ -393,7 +426,15 @@ class Ledger:
 
     def abandon(self, payload: str) -> None:
         """Forget a pending signing whose output was never put in place."""
-        self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (normalise_payload(payload), PENDING))
+        self._forget(normalise_payload(payload))
+
+    def _forget(self, payload: str) -> int:
+        """Delete a pending row and its fingerprint; returns 1 if it was still pending, else 0."""
+        with self._transaction():
+            if not self._execute(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING)).rowcount:
+                return 0
+            self._execute(f"DELETE FROM {FINGERPRINT_TABLE} WHERE payload = ?", (payload,))
+            return 1
 
     def reconcile(self) -> int:
         """Settle pending rows left by dead processes: done if the file is there as signed, else deleted.
@@ -414,7 +455,7 @@ class Ledger:
                         self._serialise(OUTPUT_LOCK_KEY)
                         settled += self._settle(payload, path, owner)
                 elif matches is False and not _owner_alive(owner):
-                    settled += self._write(f"DELETE FROM {TABLE} WHERE payload = ? AND state = ?", (payload, PENDING))
+                    settled += self._forget(payload)
             except LedgerBusy:
                 break
         return settled
@@ -429,6 +470,24 @@ class Ledger:
         """The credential recorded for a watermark payload (hex), or None."""
         rows = self._rows(f"{SELECT_RECORD} WHERE payload = ? AND state = ?", (normalise_payload(payload), DONE))
         return self._record(rows[0]) if rows else None
+
+    def fingerprint_candidates(self, hashes: Iterable[int]) -> list[tuple[str, int, int]]:
+        """(payload, start_ms, hash) of every completed credential's second that shares a 16-bit chunk with one of
+        `hashes`: all those within three bits of one, and a few more."""
+        from provenance.fingerprint import chunks
+
+        keys = sorted({chunks(value) for value in hashes})
+        found: set[tuple[str, int, int]] = set()
+        for start in range(0, len(keys), FINGERPRINT_QUERY_HASHES):
+            batch = keys[start:start + FINGERPRINT_QUERY_HASHES]
+            marks = ", ".join("?" * len(batch))
+            where = " OR ".join(f"f.c{i} IN ({marks})" for i in range(4))
+            rows = self._rows(
+                f"SELECT f.payload, f.start_ms, f.hash FROM {FINGERPRINT_TABLE} f JOIN {TABLE} c"
+                f" ON c.payload = f.payload WHERE c.state = ? AND ({where})",
+                (DONE, *(key[i] for i in range(4) for key in batch)))
+            found.update((payload, int(start_ms), int(value) % (1 << 64)) for payload, start_ms, value in rows)
+        return sorted(found)
 
     def list(self, limit: int = 50, offset: int = 0) -> list[Record]:
         """Credentials, most recently recorded first."""

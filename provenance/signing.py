@@ -12,6 +12,8 @@ import numpy as np
 from provenance import __version__, media
 from provenance.errors import BadInput, LedgerError, UnsupportedFormat
 from provenance.files import check_output, move_into_place, sha256_file, work_dir
+from provenance.fingerprint import Fingerprinter, Second, feed_clip, hashing, luma_of_rgb, luma_of_yuv420p
+from provenance.fingerprint import soft_binding as fingerprint_binding
 from provenance.keys import Credentials, default_home, read_watermark_secret
 from provenance.manifest import (
     SIGNABLE_VIDEO,
@@ -27,6 +29,7 @@ __all__ = ["Generation", "Ingredient", "SignResult", "Stamper", "sign"]
 
 DEFAULT_STRENGTH = 1.0
 DEFAULT_CRF = 18
+DEFAULT_FPS = 25.0  # the frame rate assumed for a clip that does not state one
 # The smallest short side whose mark reads back from the stamped file: of three 2 s clips, 3 read at 48 rows, 2 at
 # 40 and none at 32 or fewer (after an H.264 CRF 23 re-encode: 3 at 64 rows, 2 at 48).
 MIN_WATERMARK_SIDE_PX = 48
@@ -125,18 +128,23 @@ class Stamper:
             ingredients.append(Ingredient(src, "parentOf"))
         payload = self._new_payload()
         self._check_markable(info.width, info.height)
+        printer = Fingerprinter()
         with work_dir(dst) as work:
             if self.watermark:
                 marked = work / f"marked{dst.suffix}"
                 embedder, existing = self._embedder(payload), self.existing_mark(src)
 
+                feed = hashing(printer, info.fps or DEFAULT_FPS, luma_of_yuv420p)
+
                 def restamp(frame: np.ndarray, index: int) -> np.ndarray:
+                    feed(frame, index)
                     return embedder.embed_yuv420p(existing.remove_yuv420p(frame) if existing else frame, index)
 
                 frames = media.transcode(src, marked, restamp, pix_fmt="yuv420p", crf=self.crf, progress=progress)
             else:
                 marked, frames = src, info.frame_count
-            return self._finish(marked, dst, work, generation, ingredients, payload, frames)
+                feed_clip(src, [printer])
+            return self._finish(marked, dst, work, generation, ingredients, payload, frames, printer.seconds())
 
     def existing_mark(self, clip: str | os.PathLike):
         """Our mark already on `clip` (to take out before stamping it again), or None."""
@@ -159,6 +167,8 @@ class Stamper:
         dst = self._check_dst(dst, [i.path for i in ingredients])
         payload = self._new_payload()
         embedder = self._embedder(payload)
+        printer = Fingerprinter()
+        feed = hashing(printer, fps, luma_of_rgb)
         with work_dir(dst) as work:
             encoded = work / f"encoded{dst.suffix}"
             writer: media.VideoWriter | None = None
@@ -167,6 +177,7 @@ class Stamper:
                     if writer is None:
                         self._check_markable(frame.shape[1], frame.shape[0])
                         writer = media.VideoWriter(encoded, frame.shape[1], frame.shape[0], fps, crf=self.crf)
+                    feed(frame, index)
                     writer.write(embedder.embed_rgb(frame, index) if embedder else frame)
                     if progress:
                         progress(1)
@@ -177,7 +188,8 @@ class Stamper:
                 if writer is not None:
                     writer.__exit__(Exception, None, None)
                 raise
-            return self._finish(encoded, dst, work, generation, ingredients, payload, writer.frames_written)
+            return self._finish(encoded, dst, work, generation, ingredients, payload, writer.frames_written,
+                                printer.seconds())
 
     def _check_markable(self, width: int, height: int) -> None:
         """Refuse to watermark a frame too small for its mark ever to be read back."""
@@ -206,14 +218,15 @@ class Stamper:
 
     def _finish(
         self, unsigned: Path, dst: Path, work: Path, generation: Generation, ingredients: Sequence[Ingredient],
-        payload, frames: int,
+        payload, frames: int, fingerprint: list[Second],
     ) -> SignResult:
         from provenance.ledger import Record
         from provenance.watermark import ALGORITHM_ID
 
         created_at = now_iso()
         soft_binding = (ALGORITHM_ID, bytes.fromhex(payload.hex)) if self.watermark else None
-        manifest = build_manifest(dst.name, generation, created_at, soft_binding, ingredients)
+        manifest = build_manifest(dst.name, generation, created_at, soft_binding, ingredients,
+                                  fingerprint_binding(fingerprint) if fingerprint else None)
         signed = work / f"signed{dst.suffix}"
         store = sign_file(unsigned, signed, manifest, self._signer, ingredients)
         digest = sha256_file(signed)
@@ -221,7 +234,7 @@ class Stamper:
             payload=payload.hex, sha256=digest, manifest_store=store, signer=self._signer_name,
             signer_chain_pem=self.credentials.chain_pem.decode(), model=generation.model, created_at=created_at,
             path=str(dst.resolve()), claim_generator=f"provenance {__version__}", state="pending",
-        ))
+        ), fingerprint)
         placed = []
 
         def put_in_place() -> None:

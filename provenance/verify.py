@@ -25,10 +25,10 @@ from provenance.manifest import IMAGE_MIME, C2paEvidence, read_evidence, still_i
 from provenance.trust import PemSource, Trust
 
 if TYPE_CHECKING:
-    from provenance.ledger import Ledger
+    from provenance.ledger import Ledger, Record
     from provenance.watermark import IssuedPayloads, WatermarkKey
 
-VERDICTS = ("ai-generated", "likely-ai-generated", "no-evidence", "tampered", "error")
+VERDICTS = ("ai-generated", "near-copy-of-credentialed", "likely-ai-generated", "no-evidence", "tampered", "error")
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"}
 BUILTIN_DETECTOR = "builtin"
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
@@ -92,6 +92,8 @@ def decide(report: Report) -> str:
         return "ai-generated"
     if c2pa.tampered:
         return "tampered"
+    if report.ledger.get("match") == "fingerprint":
+        return "near-copy-of-credentialed"
     if report.detector.get("verdict") == "ai-generated":
         return "likely-ai-generated"
     return "no-evidence"
@@ -177,15 +179,29 @@ class Verifier:
                 self._issued = IssuedFromLedger(ledger, self.watermark_key)
             detection = self._issued.current().match(detection)
         report.watermark = detection.to_dict()
-        if detection.payload is None:
-            return
-        record = ledger.get(detection.payload.hex) if ledger is not None else None
-        if record is None:
-            return
+        record = ledger.get(detection.payload.hex) if ledger is not None and detection.payload is not None else None
+        if record is not None:
+            self._recover(path, report, record, {"match": "watermark"})
+        elif ledger is not None and not (report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered):
+            self._check_fingerprint(path, report, ledger)
+
+    def _check_fingerprint(self, path: str | os.PathLike, report: Report, ledger: Ledger) -> None:
+        """Look the clip's fingerprint up in the ledger: a copy whose watermark is gone or was never there."""
+        from provenance.fingerprint import match, read_clip
+
+        readings = read_clip(path)
+        found = match(readings, ledger.fingerprint_candidates(s.hash for seconds in readings for s in seconds))
+        record = ledger.get(found.payload) if found is not None else None
+        if record is not None:
+            self._recover(path, report, record, {"match": "fingerprint", "fingerprint": found.to_dict()})
+
+    def _recover(self, path: str | os.PathLike, report: Report, record: Record, how: dict) -> None:
+        """Report the credential the ledger holds for the clip, its manifest re-validated against the clip."""
         recovered = validate_store(record.manifest_store, path, self.trust)
         signature_codes = [code for code in recovered.status_codes if code not in HARD_BINDING_CODES]
         report.ledger = {
             "found": True,
+            **how,
             "manifest": recovered.to_dict(),
             "signature_valid": recovered.error is None and not any(
                 code.startswith(("claimSignature.mismatch", "signingCredential.invalid", "signingCredential.revoked"))
@@ -282,8 +298,14 @@ def explain(report: Report) -> list[str]:
     lines += [_explain_other_mark(mark) for mark in wm.get("others", ())]
     if report.ledger.get("found"):
         recovered = report.ledger["manifest"]
+        soft = "the watermark (soft binding) does"
+        if report.ledger.get("match") == "fingerprint":
+            near = report.ledger["fingerprint"]
+            soft = (f"its fingerprint does: {near['seconds_matched']} of the clip's {near['seconds_compared']} "
+                    f"hashed seconds within {near['mean_distance_bits']:g} bits on average. A near copy of a "
+                    "credentialed clip, weaker evidence than a watermark: footage that looks alike matches too")
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
-            "its hard binding does not match this file (re-encoded), while the watermark (soft binding) does")
+            f"its hard binding does not match this file (re-encoded), while {soft}")
         signature = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
         trust = f"signer {SIGNER_TRUST_WORDS[recovered['trust']]}"
         lines.append(f"the ledger holds the original manifest: {recovered['generator']} via "

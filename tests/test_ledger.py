@@ -263,6 +263,7 @@ def test_a_version_1_ledger_is_upgraded_when_opened(ledger_url: str, tmp_path: P
         ledger.begin(old)
         ledger.complete(old.payload)
     for statement in ("DROP INDEX ledger_credentials_path", "ALTER TABLE ledger_credentials DROP COLUMN replaced_by",
+                      "DROP TABLE ledger_fingerprints",
                       "UPDATE ledger_meta SET value = '1' WHERE name = 'schema_version'"):
         raw_execute(ledger_url, statement)
     with Ledger.open(ledger_url) as ledger:

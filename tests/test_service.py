@@ -20,6 +20,8 @@ from provenance.ledger import Ledger
 from provenance.service.process import ServiceProcess
 
 REAL_CLIP = "clips/real/liveportrait-driving-videos/driving_d1.mp4"
+FINGERPRINTED_CLIP = "clips/real/ucf101/v_PlayingGuitar_g07_c01.mp4"
+FINGERPRINT_ALG = "io.provenance.dct-second.v1"
 TOKEN = "s3cret-token-for-the-resolution-api"
 MAX_UPLOAD_BYTES = 3_000_000
 IDLE_S = 1.5
@@ -162,6 +164,26 @@ def test_resolution_by_binding_and_content_finds_the_manifest(service, clips, ho
     with Ledger.open(home=home, create=False) as ledger:
         assert manifest.content == ledger.get(payload).manifest_store
     assert resolve(service.url, "/manifests/" + "0" * 16).status_code == 404
+
+
+def test_resolution_by_fingerprint_without_a_watermark(service, home: Path, tmp_path: Path) -> None:
+    signed = tmp_path / "unmarked.mp4"
+    assert run("sign", sample_data(FINGERPRINTED_CLIP), "-o", signed, "--model", "video-model-7", "--no-watermark",
+               home=home).exit_code == 0
+    stripped, copy = tmp_path / "stripped.mp4", tmp_path / "copy.mp4"
+    media.remux(signed, stripped)
+    attacks.Clip.read(stripped).write(copy, crf=28)
+    report = post_clip(service.url, signed).json()
+    blocks = report["c2pa"]["soft_binding"]["blocks"]
+    assert report["c2pa"]["soft_binding"]["alg"] == FINGERPRINT_ALG
+    assert {"alg": FINGERPRINT_ALG} in resolve(service.url, "/services/supportedAlgorithms").json()["fingerprints"]
+    by_content = resolve(service.url, "/matches/byContent", method="POST", content=copy.read_bytes()).json()
+    [found] = by_content["matches"]
+    by_binding = resolve(service.url, "/matches/byBinding",
+                         params={"alg": FINGERPRINT_ALG, "value": blocks[3]["value"]}).json()
+    assert {"manifestId": found["manifestId"], "similarityScore": 100} in by_binding["matches"]
+    bad = resolve(service.url, "/matches/byBinding", params={"alg": FINGERPRINT_ALG, "value": "xyz"})
+    assert bad.status_code == 400
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token-of-the-same-kind-xyz", TOKEN[:-1]])

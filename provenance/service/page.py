@@ -16,6 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 VERDICT_WORDS = {
     "ai-generated": "AI-generated",
+    "near-copy-of-credentialed": "A near copy of a credentialed AI-generated clip (fingerprint only)",
     "likely-ai-generated": "Likely AI-generated (detector only)",
     "no-evidence": "No evidence of AI generation",
     "tampered": "Tampered: the Content Credential does not validate",
