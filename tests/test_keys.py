@@ -11,6 +11,7 @@ import pytest
 from provenance.errors import BadInput, KeyMissing, SigningError
 from provenance.keys import Credentials, keygen, local_callback, read_watermark_secret
 from provenance.manifest import Generation, build_manifest, read_evidence, sign_file
+from provenance.trust import Trust
 
 PRIVATE_FILES = ("signing-key.pem", "ca-key.pem", "watermark.key")
 
@@ -18,7 +19,7 @@ PRIVATE_FILES = ("signing-key.pem", "ca-key.pem", "watermark.key")
 def _sign_and_read(creds: Credentials, clip: Path, out: Path, anchors: bytes | None):
     manifest = build_manifest(out.name, Generation(model="test-model"), "2026-01-01T00:00:00+00:00")
     sign_file(clip, out, manifest, creds.signer())
-    return read_evidence(out, anchors)
+    return read_evidence(out, Trust.load(trust_anchors=anchors))
 
 
 def test_key_files_are_private(home: Path) -> None:
