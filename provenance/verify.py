@@ -321,11 +321,12 @@ def explain(report: Report) -> list[str]:
 
 
 def _explain_other_mark(mark: dict) -> str:
+    """One line on another issuer's mark; "partial" is said as absent, since unmarked frames reach it by chance."""
     name = f"{mark['issuer']}'s public watermark ({mark['algorithm']})"
     if not mark["frames"]:
         return f"{name} not checked: the frames are too small to carry it"
-    if mark["state"] == "none":
-        return f"no {name} in {mark['frames']} frames read"
+    if mark["state"] in ("none", "partial"):
+        return f"{name} not found in {mark['frames']} frames read"
     read = f"{mark['marked_frames']} of {mark['frames']} frames read at its \"very likely\" level"
     if mark["state"] == "very-likely":
         return f"{name} is present: {read}"

@@ -106,3 +106,14 @@ def test_json_carries_other_marks(marked_clip: Path, clip: Path, tmp_path: Path)
         [mark] = report["watermark"]["others"]
         assert set(mark) == MARK_KEYS and mark["state"] in marks.STATES
         assert isinstance(mark["frames"], int) and isinstance(mark["marked_frames"], int)
+
+
+def test_a_partial_clip_is_said_as_not_found() -> None:
+    from provenance.verify import Report, explain
+
+    report = Report(path="clip.mp4", container="mp4")
+    report.watermark["others"] = [{"issuer": "Stability AI", "algorithm": "invisible-watermark.dwtDct", "frames": 16,
+                                   "marked_frames": 0, "state": "partial"}]
+    [line] = [line for line in explain(report) if "Stability AI" in line]
+    assert line.endswith("not found in 16 frames read")
+    assert "traces" not in line
