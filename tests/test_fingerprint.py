@@ -4,12 +4,9 @@ SQLite and PostgreSQL ledgers; a copy that was trimmed too; an unrelated clip is
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from cli_helpers import run_json
-from postgres import fresh_schema_url, postgres_server
 
 from conftest import sample_data
 from provenance import attacks, fingerprint, media
@@ -21,17 +18,6 @@ SIGNED_CLIP = "clips/real/ucf101/v_PlayingGuitar_g03_c01.mp4"  # 10 s, 320x240
 UNRELATED_CLIP = "clips/real/ucf101/v_PlayingGuitar_g14_c01.mp4"  # the same action, other people and place
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "ledger.sqlite")
-    return fresh_schema_url(request.getfixturevalue("postgres_url"))
 
 
 def _copy(src: Path, dst: Path, attack: attacks.Attack, crf: int = 28) -> Path:

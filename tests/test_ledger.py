@@ -21,7 +21,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from cli_helpers import run, run_json, run_obeying_permissions
-from postgres import fresh_schema_url, postgres_server
 
 from conftest import scene_frames
 from provenance import media, signing
@@ -40,19 +39,6 @@ LOCK_TIMEOUT_S = 0.5
 SPAWN = multiprocessing.get_context("spawn")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server started for this test session on loopback."""
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty ledger of each backend: a SQLite file, or a fresh schema on the PostgreSQL server."""
-    if request.param == "sqlite":
-        return str(tmp_path / "ledger.sqlite")
-    return fresh_schema_url(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture(scope="module")
