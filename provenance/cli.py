@@ -120,8 +120,27 @@ TRUST_OPTIONS = (
     click.option("--interim-allowed", type=NonEmptyPath(path_type=Path), metavar="PEM",
                  help="The interim list's end-entity certificates (its allowed.pem), trusted as they are; "
                       "with --interim-trust-list."),
+    click.option("--rubric", "rubrics", multiple=True, type=NonEmptyPath(dir_okay=False, path_type=Path),
+                 metavar="YAML",
+                 help="A C2PA asset rubric (e.g. asset-rubric-signals-local.yml from c2pa-org/conformance-public) "
+                      "evaluated over each manifest: c2pa.signals. Repeatable."),
+    click.option("--rubric-variable", "rubric_variables", multiple=True, metavar="NAME=VALUE",
+                 callback=lambda _ctx, _param, given: _assignments(given),
+                 help="A variable a rubric leaves to the validator, e.g. expected_spec_version=2.4. Repeatable."),
 )
-TRUST_OPTION_NAMES = ("trust_anchors", "trust_lists", "interim_trust_list", "interim_allowed")
+TRUST_OPTION_NAMES = ("trust_anchors", "trust_lists", "interim_trust_list", "interim_allowed", "rubrics",
+                      "rubric_variables")
+
+
+def _assignments(given: tuple[str, ...]) -> dict[str, str]:
+    """NAME=VALUE pairs as a dict; a pair without "=" is a usage error."""
+    pairs = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--rubric-variable")
+        pairs[name.strip().removeprefix("$")] = value
+    return pairs
 
 
 def trust_options(command: Callable) -> Callable:
@@ -273,13 +292,15 @@ def verify(clips: tuple[Path, ...], trust: dict, detector_dir: str | None, worke
     A manifest's signer is judged by the trust lists given, and c2pa.trust says which one trusts it:
     official (--trust-list), interim (--interim-trust-list), own (--trust-anchors) or untrusted; the first
     of these that trusts it is named. Trust is about the signer: a tampered file from a trusted signer is
-    reported tampered, with its signer's trust.
+    reported tampered, with its signer's trust. With --rubric, each manifest is also judged the way C2PA asks
+    validators to: the rubric's signals (e.g. "Contains Fully GenAI Media") and checks, as c2pa.signals.
 
     \b
     Examples:
       provenance verify upload.mp4 --trust-anchors ~/.config/provenance/ca.pem
       provenance verify photo.jpg --trust-list C2PA-TRUST-LIST.pem \\
           --interim-trust-list interim/anchors.pem --interim-allowed interim/allowed.pem
+      provenance verify photo.jpg --rubric asset-rubric-signals-local.yml --rubric asset-rubric-integrity.yml
       provenance verify incoming/ --workers 2 --json > verdicts.jsonl
       provenance verify unmarked.mp4 --detector builtin
     """

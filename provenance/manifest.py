@@ -10,11 +10,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance import __version__
 from provenance.errors import BadInput, SigningError, UnsupportedFormat
 from provenance.trust import UNTRUSTED, Trust, source_of
+
+if TYPE_CHECKING:
+    from provenance.rubric import Rubric
 
 AI_SOURCE_TYPES = {
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
@@ -129,7 +132,8 @@ def build_manifest(
         ]
     else:
         actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, "softwareAgent": agent}]
-    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}, generation.assertion(created_at)]
+    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions, "allActionsIncluded": True}},
+                  generation.assertion(created_at)]
     if soft_binding is not None:
         alg, payload = soft_binding
         value = base64.b64encode(payload).decode()
@@ -141,7 +145,7 @@ def build_manifest(
         "claim_generator_info": [{"name": "provenance", "version": __version__}],
         "title": title,
         "format": mime_type(title) if Path(title).suffix.lower() in MIME_BY_SUFFIX else "video/mp4",
-        "assertions": assertions,
+        "assertions": [{**assertion, "created": True} for assertion in assertions],
     }
 
 
@@ -195,6 +199,7 @@ class C2paEvidence:
     created_at: str | None = None
     ingredients: list[dict] = field(default_factory=list)
     soft_binding: dict | None = None
+    signals: list[dict] | None = None  # the asset rubrics' signals ({id, value, text}); None without a rubric
     error: str | None = None
     manifest: dict | None = field(default=None, repr=False)
 
@@ -229,9 +234,11 @@ def _context(trust: Trust | None):
     return c2pa.Context.from_dict((trust or Trust()).settings())
 
 
-def read_evidence(path: str | os.PathLike, trust: Trust | None = None, mime: str = "video/mp4") -> C2paEvidence:
-    """Read and validate the manifest `path` (a `mime` file) carries, judging its signer by `trust`'s lists;
-    never raises for a bad manifest."""
+def read_evidence(
+    path: str | os.PathLike, trust: Trust | None = None, mime: str = "video/mp4", rubrics: Sequence[Rubric] = ()
+) -> C2paEvidence:
+    """Read and validate the manifest `path` (a `mime` file) carries, judging its signer by `trust`'s lists and
+    its report by `rubrics`; never raises for a bad manifest."""
     import c2pa
 
     try:
@@ -239,6 +246,7 @@ def read_evidence(path: str | os.PathLike, trust: Trust | None = None, mime: str
             reader = c2pa.Reader(mime, stream, context=_context(trust))
             store = json.loads(reader.json())
             state = reader.get_validation_state()
+            signals = _signals(reader, rubrics)
     except c2pa.C2paError.ManifestNotFound:
         return C2paEvidence(present=False)
     except c2pa.C2paError as exc:
@@ -247,19 +255,30 @@ def read_evidence(path: str | os.PathLike, trust: Trust | None = None, mime: str
         if not _has_manifest_box(path):
             return C2paEvidence(present=False)
         return C2paEvidence(present=True, validation_state="Invalid", trust=UNTRUSTED, error=str(exc))
-    return evidence_from_store(store, state)
+    return evidence_from_store(store, state, signals)
 
 
-def validate_store(manifest_store: bytes, clip: str | os.PathLike, trust: Trust | None = None) -> C2paEvidence:
+def validate_store(
+    manifest_store: bytes, clip: str | os.PathLike, trust: Trust | None = None, rubrics: Sequence[Rubric] = ()
+) -> C2paEvidence:
     """Validate a stored manifest store against `clip` (which may be a re-encoded copy)."""
     import c2pa
 
     try:
         with open(clip, "rb") as stream:
             reader = c2pa.Reader("video/mp4", stream, manifest_data=manifest_store, context=_context(trust))
-            return evidence_from_store(json.loads(reader.json()), reader.get_validation_state())
+            store, state = json.loads(reader.json()), reader.get_validation_state()
+            return evidence_from_store(store, state, _signals(reader, rubrics))
     except c2pa.C2paError as exc:
         return C2paEvidence(present=True, validation_state="Invalid", trust=UNTRUSTED, error=str(exc))
+
+
+def _signals(reader: Any, rubrics: Sequence[Rubric]) -> list[dict] | None:
+    """The rubrics' signals over the reader's crJSON report; None without rubrics."""
+    if not rubrics:
+        return None
+    report = json.loads(reader.crjson())
+    return [signal.to_dict() for rubric in rubrics for signal in rubric.evaluate(report)]
 
 
 def _has_manifest_box(path: str | os.PathLike) -> bool:
@@ -269,8 +288,8 @@ def _has_manifest_box(path: str | os.PathLike) -> bool:
     return (head[4:8] == b"ftyp" or still_image_format(path) is not None) and b"c2pa" in head
 
 
-def evidence_from_store(store: dict, state: str) -> C2paEvidence:
-    """Summarise a manifest store (as c2pa-python's Reader.json() gives it)."""
+def evidence_from_store(store: dict, state: str, signals: list[dict] | None = None) -> C2paEvidence:
+    """Summarise a manifest store (as c2pa-python's Reader.json() gives it), with its rubric signals."""
     active = store.get("manifests", {}).get(store.get("active_manifest") or "", {})
     validation = store.get("validation_results", {})
     results = validation.get("activeManifest", {})
@@ -311,5 +330,6 @@ def evidence_from_store(store: dict, state: str) -> C2paEvidence:
             {"title": i.get("title"), "relationship": i.get("relationship")} for i in active.get("ingredients", [])
         ],
         soft_binding=soft_binding,
+        signals=signals,
         manifest=active,
     )

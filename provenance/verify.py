@@ -10,7 +10,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from provenance import marks, media
 from provenance.errors import KeyMissing, ProvenanceError
 from provenance.keys import default_home, read_watermark_secret
 from provenance.manifest import IMAGE_MIME, C2paEvidence, read_evidence, still_image_format, validate_store
+from provenance.rubric import load_all as load_rubrics
 from provenance.trust import PemSource, Trust
 
 if TYPE_CHECKING:
@@ -109,8 +110,9 @@ class Verifier:
 
     Signers are judged by up to three lists (see `provenance.trust`): `trust_lists`, PEM bundles of the official
     C2PA trust list; `interim_trust_list` (and its `interim_allowed` end-entity certificates), the frozen interim
-    list; `trust_anchors`, your own roots (e.g. HOME/ca.pem). `watermark=False` skips the watermark (and so the
-    ledger): the C2PA manifest alone.
+    list; `trust_anchors`, your own roots (e.g. HOME/ca.pem). `rubrics`: C2PA asset rubric files evaluated over
+    each manifest (`provenance.rubric`), with `rubric_variables` for the variables they leave to the validator.
+    `watermark=False` skips the watermark (and so the ledger): the C2PA manifest alone.
     """
 
     def __init__(
@@ -123,9 +125,12 @@ class Verifier:
         trust_lists: Sequence[PemSource] = (),
         interim_trust_list: PemSource | None = None,
         interim_allowed: PemSource | None = None,
+        rubrics: Sequence[str | os.PathLike] = (),
+        rubric_variables: Mapping[str, str] | None = None,
     ) -> None:
         self.home = Path(home) if home else default_home()
         self.trust = Trust.load(trust_anchors, trust_lists, interim_trust_list, interim_allowed)
+        self.rubrics = load_rubrics(rubrics, rubric_variables)
         self.watermark_key = _optional_key(self.home) if watermark else None
         self._ledger = _open_ledger(ledger, self.home) if self.watermark_key is not None else None
         self._issued: IssuedFromLedger | None = None
@@ -144,10 +149,10 @@ class Verifier:
             media.check_readable(path)
             image = still_image_format(path)
             if image is not None:
-                report.c2pa = read_evidence(path, self.trust, IMAGE_MIME[image])
+                report.c2pa = read_evidence(path, self.trust, IMAGE_MIME[image], self.rubrics)
                 self._skip_image(image, report)
             else:
-                report.c2pa = read_evidence(path, self.trust)
+                report.c2pa = read_evidence(path, self.trust, rubrics=self.rubrics)
                 report.container = media.probe(path).container
                 self._check_watermark(path, report)
                 report.watermark["others"] = [reading.to_dict() for reading in marks.read_clip(path)]
@@ -197,7 +202,7 @@ class Verifier:
 
     def _recover(self, path: str | os.PathLike, report: Report, record: Record, how: dict) -> None:
         """Report the credential the ledger holds for the clip, its manifest re-validated against the clip."""
-        recovered = validate_store(record.manifest_store, path, self.trust)
+        recovered = validate_store(record.manifest_store, path, self.trust, self.rubrics)
         signature_codes = [code for code in recovered.status_codes if code not in HARD_BINDING_CODES]
         report.ledger = {
             "found": True,
@@ -282,6 +287,8 @@ def explain(report: Report) -> list[str]:
         lines.append("no C2PA manifest")
     else:
         lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
+    if c2pa.signals:
+        lines += _explain_signals(c2pa.signals)
     wm = report.watermark
     if wm.get("detected"):
         matched = (f", too damaged to read alone but matching one of the ledger's {wm['issued_compared']} issued "
@@ -320,6 +327,22 @@ def explain(report: Report) -> list[str]:
     return lines
 
 
+def _explain_signals(signals: list[dict]) -> list[str]:
+    """The rubrics' signals that hold (e.g. "Contains Fully GenAI Media"), then the checks: how many passed, and
+    what each failing one found."""
+    said = [s["text"] for s in signals if ":signal_" in s["id"] and s["value"]]
+    checks = [s for s in signals if ":signal_" not in s["id"]]
+    lines = [f"C2PA rubric signals: {'; '.join(said) if said else 'none hold'}"]
+    if checks:
+        passed = sum(1 for s in checks if s["value"])
+        failed = [s["text"] for s in checks if s["value"] is False]
+        unevaluated = sum(1 for s in checks if s["value"] is None)
+        tail = f"; {unevaluated} could not be evaluated" if unevaluated else ""
+        found = f": {'; '.join(failed)}" if failed else ""
+        lines.append(f"C2PA rubric checks: {passed} of {len(checks)} passed{tail}{found}")
+    return lines
+
+
 def _explain_other_mark(mark: dict) -> str:
     """One line on another issuer's mark; "partial" is said as absent, since unmarked frames reach it by chance."""
     name = f"{mark['issuer']}'s public watermark ({mark['algorithm']})"
@@ -355,7 +378,7 @@ def _optional_key(home: Path):
 
 def verify(path: str | os.PathLike, **options) -> Report:
     """Verify one clip; `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed,
-    home, ledger, detector)."""
+    rubrics, rubric_variables, home, ledger, detector)."""
     verifier = Verifier(**options)
     try:
         return verifier.verify(path)

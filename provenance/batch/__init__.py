@@ -44,7 +44,8 @@ def run_batch(
 ) -> Summary:
     """Verify every clip `source` names that OUTPUT has no current row for, and merge the rows into OUTPUT.
 
-    `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed, home, ledger).
+    `options` are Verifier's (trust_anchors, trust_lists, interim_trust_list, interim_allowed, rubrics,
+    rubric_variables, home, ledger).
     `num_cpus`: worker processes (local; default the CPU count) or at most that many Ray actors (default one per
     CPU of the cluster). `address`: a running Ray cluster (default: a local one started for the run). Bad options
     raise ProvenanceError before any clip.

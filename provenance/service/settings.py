@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +30,8 @@ class Settings:
     trust_lists: tuple[Path, ...] = ()  # the official C2PA trust list
     interim_trust_list: Path | None = None
     interim_allowed: Path | None = None
+    rubrics: tuple[Path, ...] = ()  # C2PA asset rubrics evaluated over each manifest
+    rubric_variables: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     queue_limit: int = 8
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -62,6 +64,7 @@ class Settings:
         """Keyword arguments of `provenance.verify.Verifier` (the detector is loaded in each worker)."""
         return {"trust_anchors": self.trust_anchors, "trust_lists": self.trust_lists,
                 "interim_trust_list": self.interim_trust_list, "interim_allowed": self.interim_allowed,
+                "rubrics": self.rubrics, "rubric_variables": self.rubric_variables,
                 "home": self.home, "ledger": self.ledger}
 
 
