@@ -286,8 +286,8 @@ def verify(clips: tuple[Path, ...], trust: dict, detector_dir: str | None, worke
     CLIPS are files or folders (walked for videos). A still image (JPEG, PNG, WebP, HEIC, AVIF) given by name
     is read for its C2PA manifest alone: the watermark and the detector are for video. With --json, one JSON
     object per clip (JSON Lines), printed as each finishes. Exit status: 0 when every clip was examined, 1
-    when one could not be read. The verdict: ai-generated, likely-ai-generated (detector only), tampered,
-    no-evidence or error.
+    when one could not be read. The verdict: ai-generated, near-copy-of-credentialed (the fingerprint of a clip
+    in the ledger), likely-ai-generated (detector only), tampered, no-evidence or error.
 
     A manifest's signer is judged by the trust lists given, and c2pa.trust says which one trusts it:
     official (--trust-list), interim (--interim-trust-list), own (--trust-anchors) or untrusted; the first

@@ -112,7 +112,8 @@ class Verifier:
     C2PA trust list; `interim_trust_list` (and its `interim_allowed` end-entity certificates), the frozen interim
     list; `trust_anchors`, your own roots (e.g. HOME/ca.pem). `rubrics`: C2PA asset rubric files evaluated over
     each manifest (`provenance.rubric`), with `rubric_variables` for the variables they leave to the validator.
-    `watermark=False` skips the watermark (and so the ledger): the C2PA manifest alone.
+    `watermark=False` skips the watermark and the ledger: the C2PA manifest alone. Without a watermark key the
+    ledger is still consulted, through the clip's fingerprint.
     """
 
     def __init__(
@@ -132,7 +133,7 @@ class Verifier:
         self.trust = Trust.load(trust_anchors, trust_lists, interim_trust_list, interim_allowed)
         self.rubrics = load_rubrics(rubrics, rubric_variables)
         self.watermark_key = _optional_key(self.home) if watermark else None
-        self._ledger = _open_ledger(ledger, self.home) if self.watermark_key is not None else None
+        self._ledger = _open_ledger(ledger, self.home) if watermark else None
         self._issued: IssuedFromLedger | None = None
         self.detector = detector
 
@@ -171,23 +172,27 @@ class Verifier:
             report.detector["note"] = DETECTOR_SKIPPED_ON_IMAGES
 
     def _check_watermark(self, path: str | os.PathLike, report: Report) -> None:
+        """Our watermark and the ledger record it leads to; else (no mark read, or no key to read it with) the
+        clip's fingerprint in the ledger, unless the clip's own manifest already says it all."""
+        ledger = self._ledger
         if self.watermark_key is None:
             report.watermark.update(state="not-checked", reason=NO_KEY_REASON)
-            return
-        from provenance.watermark import extract
-        from provenance.watermark.issued import worth_matching
+        else:
+            from provenance.watermark import extract
+            from provenance.watermark.issued import worth_matching
 
-        detection = extract(path, self.watermark_key)
-        ledger = self._ledger
-        if ledger is not None and worth_matching(detection):
-            if self._issued is None:
-                self._issued = IssuedFromLedger(ledger, self.watermark_key)
-            detection = self._issued.current().match(detection)
-        report.watermark = detection.to_dict()
-        record = ledger.get(detection.payload.hex) if ledger is not None and detection.payload is not None else None
-        if record is not None:
-            self._recover(path, report, record, {"match": "watermark"})
-        elif ledger is not None and not (report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered):
+            detection = extract(path, self.watermark_key)
+            if ledger is not None and worth_matching(detection):
+                if self._issued is None:
+                    self._issued = IssuedFromLedger(ledger, self.watermark_key)
+                detection = self._issued.current().match(detection)
+            report.watermark = detection.to_dict()
+            found = ledger is not None and detection.payload is not None
+            record = ledger.get(detection.payload.hex) if found else None
+            if record is not None:
+                self._recover(path, report, record, {"match": "watermark"})
+                return
+        if ledger is not None and not (report.c2pa.present and report.c2pa.ai_generated and not report.c2pa.tampered):
             self._check_fingerprint(path, report, ledger)
 
     def _check_fingerprint(self, path: str | os.PathLike, report: Report, ledger: Ledger) -> None:

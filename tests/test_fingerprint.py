@@ -63,6 +63,17 @@ def test_reencoded_copy_is_found_by_its_fingerprint(home: Path, ledger_url: str,
     assert unrelated["verdict"] == "no-evidence" and not unrelated["ledger"]["found"]
 
 
+def test_a_verifier_without_the_watermark_key_still_finds_the_fingerprint(home: Path, tmp_path: Path) -> None:
+    ledger_url = str(tmp_path / "ledger.sqlite")
+    payload = _sign_without_watermark(home, ledger_url, tmp_path / "signed.mp4")
+    copy = _copy(tmp_path / "signed.mp4", tmp_path / "copy.mp4", attacks.identity())
+    keyless = tmp_path / "moderation-home"  # a moderation team's machine: the issuer's ledger, not its keys
+    keyless.mkdir()
+    [report] = run_json("verify", copy, "--ledger", ledger_url, "--trust-anchors", home / "ca.pem", home=keyless)
+    assert report["watermark"]["state"] == "not-checked"
+    assert report["verdict"] == "near-copy-of-credentialed" and report["ledger"]["record"]["payload"] == payload
+
+
 def test_trimmed_copy_matches(home: Path, tmp_path: Path) -> None:
     ledger_url = str(tmp_path / "ledger.sqlite")
     payload = _sign_without_watermark(home, ledger_url, tmp_path / "signed.mp4")
