@@ -78,7 +78,7 @@ class Rubric:
             raise BadInput(f"rubric {path}: cannot be read ({_first_line(exc)})") from None
         try:
             return cls._from_documents(documents, {f"${name}": value for name, value in (variables or {}).items()})
-        except (FormulaError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        except (FormulaError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
             raise BadInput(f"rubric {path}: not a C2PA asset rubric ({_first_line(exc)})") from None
 
     @classmethod
