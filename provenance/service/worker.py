@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.keys import default_home
 from provenance.ledger import DEFAULT_FILE, URL_ENV
 from provenance.manifest import IMAGE_MIME
 from provenance.service.manifest_view import VIDEO_MIME, view_of_file, view_of_store
+
+if TYPE_CHECKING:
+    from provenance.verify import Report
 
 THUMBNAIL_PX = 320
 
@@ -60,7 +64,7 @@ def describe() -> dict:
     return {"detector": getattr(verify.pool_worker_verifier().detector, "name", None)}
 
 
-def _manifest_view(path: str, report) -> dict | None:
+def _manifest_view(path: str, report: Report) -> dict | None:
     """The page's view of the clip's manifest: the one it carries, else the one the ledger kept for its watermark."""
     if report.c2pa.present and not report.c2pa.tampered:
         return view_of_file(path, IMAGE_MIME.get(report.container, VIDEO_MIME))
@@ -83,18 +87,20 @@ def _worker_ledger():
     return _ledger
 
 
-def _thumbnail(path: str, report) -> bytes | None:
+def _thumbnail(path: str, report: Report) -> bytes | None:
     """A JPEG of the still image, or of the clip's first frame, at most THUMBNAIL_PX on a side; None when none
     decodes."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from provenance import media
     from provenance.errors import ProvenanceError
 
     if report.container in IMAGE_MIME:
         try:
-            image = Image.open(path).convert("RGB")
-        except (OSError, UnidentifiedImageError):
+            with Image.open(path) as opened:
+                opened.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # a JPEG is decoded at a fraction of its size
+                image = opened.convert("RGB")
+        except (OSError, Image.DecompressionBombError):  # OSError: not an image Pillow reads
             return None
     else:
         frames = media.iter_frames(path)
