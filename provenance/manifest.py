@@ -39,6 +39,7 @@ IMAGE_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "h
               "avif": "image/avif"}  # still images whose manifest verify reads (their container name: MIME type)
 HEIF_BRANDS = {b"heic": "heic", b"heix": "heic", b"heim": "heic", b"heis": "heic", b"mif1": "heic", b"msf1": "heic",
                b"avif": "avif", b"avis": "avif"}
+IMAGE_SNIFF_BYTES = 16  # enough for every signature `image_format` knows
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,11 @@ class C2paEvidence:
 def still_image_format(path: str | os.PathLike) -> str | None:
     """The still-image format (a key of IMAGE_MIME) from the file's first bytes; None for anything else."""
     with open(path, "rb") as stream:
-        head = stream.read(16)
+        return image_format(stream.read(IMAGE_SNIFF_BYTES))
+
+
+def image_format(head: bytes) -> str | None:
+    """The still-image format (a key of IMAGE_MIME) that a file's first IMAGE_SNIFF_BYTES bytes show; None else."""
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -307,15 +307,12 @@ def explain(report: Report) -> list[str]:
         lines.append(f"watermark not checked ({wm.get('reason', NO_KEY_REASON)})")
     else:
         lines.append("no watermark of ours")
-    lines += [_explain_other_mark(mark) for mark in wm.get("others", ())]
+    lines += [explain_other_mark(mark) for mark in wm.get("others", ())]
     if report.ledger.get("found"):
         recovered = report.ledger["manifest"]
         soft = "the watermark (soft binding) does"
         if report.ledger.get("match") == "fingerprint":
-            near = report.ledger["fingerprint"]
-            soft = (f"its fingerprint does: {near['seconds_matched']} of the clip's {near['seconds_compared']} "
-                    f"hashed seconds within {near['mean_distance_bits']:g} bits on average. A near copy of a "
-                    "credentialed clip, weaker evidence than a watermark: footage that looks alike matches too")
+            soft = f"its fingerprint does: {fingerprint_words(report.ledger['fingerprint'])}"
         binding = "its hard binding matches this file" if report.ledger.get("hard_binding_matches") else (
             f"its hard binding does not match this file (re-encoded), while {soft}")
         signature = "signature valid" if report.ledger.get("signature_valid") else "signature NOT valid"
@@ -348,7 +345,14 @@ def _explain_signals(signals: list[dict]) -> list[str]:
     return lines
 
 
-def _explain_other_mark(mark: dict) -> str:
+def fingerprint_words(near: dict) -> str:
+    """What a fingerprint match (`ledger.fingerprint`) found, and what it is worth."""
+    return (f"{near['seconds_matched']} of the clip's {near['seconds_compared']} hashed seconds within "
+            f"{near['mean_distance_bits']:g} bits on average. A near copy of a credentialed clip, weaker evidence "
+            "than a watermark: footage that looks alike matches too")
+
+
+def explain_other_mark(mark: dict) -> str:
     """One line on another issuer's mark; "partial" is said as absent, since unmarked frames reach it by chance."""
     name = f"{mark['issuer']}'s public watermark ({mark['algorithm']})"
     if not mark["frames"]:

@@ -10,11 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from cli_helpers import run
+from test_marks import stamp_dwtdct
 
 from conftest import scene_frames
 from provenance import media
+from provenance.batch import run_batch
+from provenance.batch.results import OUTSIDE_COLUMNS
 from provenance.signing import Generation, Stamper
 from provenance.verify import Verifier, verify_many
 
@@ -117,3 +121,60 @@ def test_workers_end_when_the_batch_process_is_killed(clip: Path, home: Path) ->
     while any(map(_running, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(map(_running, workers))
+
+
+@pytest.fixture(scope="module")
+def listed(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A list of three clips: one we stamped, one carrying Stability AI's public mark, one unmarked."""
+    folder = tmp_path_factory.mktemp("listed")
+    marked = folder / "stability.mp4"
+    media.write_video(marked, [stamp_dwtdct(frame) for frame in scene_frames(384, 256, 12)], fps=12)
+    listing = folder / "clips.txt"
+    listing.write_text(f"{inbox / 'a.mp4'}\n{marked}\n{inbox / 'c.mp4'}\n")
+    return listing
+
+
+def read_table(output: Path) -> dict[str, dict]:
+    """OUTPUT's rows by clip name."""
+    rows = pq.read_table(output).to_pylist() if output.suffix == ".parquet" else [
+        json.loads(line) for line in output.read_text().splitlines()]
+    return {Path(row["path"]).name: row for row in rows}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_the_table_has_the_trust_other_marks_and_ledger_match(listed: Path, home: Path, tmp_path: Path,
+                                                              suffix: str) -> None:
+    output = tmp_path / f"verdicts{suffix}"
+    run_batch(listed, output, num_cpus=1, progress=None, home=home, trust_anchors=home / "ca.pem")
+    rows = read_table(output)
+    assert {name: row["verdict"] for name, row in rows.items()} == {
+        "a.mp4": "ai-generated", "stability.mp4": "ai-generated", "c.mp4": "no-evidence"}
+    stamped, marked, plain = rows["a.mp4"], rows["stability.mp4"], rows["c.mp4"]
+    assert (stamped["c2pa_trust"], stamped["ledger_match"]) == ("own", "watermark")
+    assert stamped["c2pa_issuer"] == json.loads(stamped["report"])["c2pa"]["issuer"] is not None
+    assert [(m["issuer"], m["state"]) for m in stamped["other_marks"]] == [("Stability AI", "none")]
+    assert (marked["c2pa_trust"], marked["c2pa_issuer"], marked["ledger_match"]) == (None, None, None)
+    assert marked["other_marks"] == [{"issuer": "Stability AI", "algorithm": "invisible-watermark.dwtDct",
+                                      "state": "very-likely", "frames": 12, "marked_frames": 12}]
+    assert plain["c2pa_trust"] is None and plain["other_marks"][0]["state"] in ("none", "partial")
+    for row in rows.values():
+        assert row["other_marks"] == json.loads(row["report"])["watermark"]["others"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_table_written_before_the_new_columns_resumes_and_gains_them(listed: Path, home: Path, tmp_path: Path,
+                                                                       suffix: str) -> None:
+    output = tmp_path / f"verdicts{suffix}"
+    options = {"num_cpus": 1, "progress": None, "home": home, "trust_anchors": home / "ca.pem"}
+    run_batch(listed, output, **options)
+    current = read_table(output)
+    if suffix == ".parquet":
+        table = pq.read_table(output)
+        pq.write_table(table.drop_columns(list(OUTSIDE_COLUMNS)), output)
+    else:
+        output.write_text("".join(json.dumps({key: value for key, value in row.items() if key not in OUTSIDE_COLUMNS})
+                                  + "\n" for row in current.values()))
+    assert not set(OUTSIDE_COLUMNS) & set(next(iter(read_table(output).values())))
+    summary = run_batch(listed, output, **options)
+    assert (summary.clips, summary.skipped, summary.verified, summary.rows) == (3, 3, 0, 3)
+    assert read_table(output) == current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import signal
 import socket
@@ -13,11 +14,13 @@ import httpx
 import pytest
 from cli_helpers import run
 from PIL import Image
+from test_marks import stamp_dwtdct
 
-from conftest import sample_data, scene_frames
+from conftest import sample_data, scene_frames, trust_data
 from provenance import attacks, media
 from provenance.ledger import Ledger
 from provenance.service.process import ServiceProcess
+from provenance.verify import SIGNER_TRUST_WORDS, STILL_IMAGE_REASON, Verifier, explain_other_mark, fingerprint_words
 
 REAL_CLIP = "clips/real/liveportrait-driving-videos/driving_d1.mp4"
 FINGERPRINTED_CLIP = "clips/real/ucf101/v_PlayingGuitar_g07_c01.mp4"
@@ -68,11 +71,19 @@ def service(home: Path, token_file: Path) -> ServiceProcess:
         yield process
 
 
-def post_clip(url: str, path: Path, wait: float | None = 60, **kwargs) -> httpx.Response:
+def post_clip(url: str, path: Path, wait: float | None = 60, mime: str = "video/mp4", **kwargs) -> httpx.Response:
     params = {} if wait is None else {"wait": wait}
     with open(path, "rb") as stream:
-        return httpx.post(f"{url}/v1/verify", params=params, files={"file": (path.name, stream, "video/mp4")},
+        return httpx.post(f"{url}/v1/verify", params=params, files={"file": (path.name, stream, mime)},
                           timeout=120, **kwargs)
+
+
+def page_text(url: str, response: httpx.Response) -> str:
+    """The server-rendered result page of a verify response's job, as HTML with its entities decoded."""
+    job_id = response.headers["content-location"].rsplit("/", 1)[-1]
+    page = httpx.get(f"{url}/jobs/{job_id}", timeout=30)
+    assert page.status_code == 200
+    return html.unescape(page.text)
 
 
 def poll(url: str, job_id: str, timeout_s: float = 120) -> dict:
@@ -166,13 +177,21 @@ def test_resolution_by_binding_and_content_finds_the_manifest(service, clips, ho
     assert resolve(service.url, "/manifests/" + "0" * 16).status_code == 404
 
 
-def test_resolution_by_fingerprint_without_a_watermark(service, home: Path, tmp_path: Path) -> None:
-    signed = tmp_path / "unmarked.mp4"
+@pytest.fixture(scope="module")
+def fingerprinted(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A real clip signed without a watermark (so with its fingerprint), and a stripped, re-encoded copy of it."""
+    folder = tmp_path_factory.mktemp("fingerprinted")
+    signed = folder / "unmarked.mp4"
     assert run("sign", sample_data(FINGERPRINTED_CLIP), "-o", signed, "--model", "video-model-7", "--no-watermark",
                home=home).exit_code == 0
-    stripped, copy = tmp_path / "stripped.mp4", tmp_path / "copy.mp4"
+    stripped, copy = folder / "stripped.mp4", folder / "copy.mp4"
     media.remux(signed, stripped)
     attacks.Clip.read(stripped).write(copy, crf=28)
+    return {"signed": signed, "copy": copy}
+
+
+def test_resolution_by_fingerprint_without_a_watermark(service, fingerprinted: dict[str, Path]) -> None:
+    signed, copy = fingerprinted["signed"], fingerprinted["copy"]
     report = post_clip(service.url, signed).json()
     blocks = report["c2pa"]["soft_binding"]["blocks"]
     assert report["c2pa"]["soft_binding"]["alg"] == FINGERPRINT_ALG
@@ -200,11 +219,101 @@ def test_resolution_without_the_token_is_refused_and_leaks_nothing(service, clip
 
 
 def test_garbage_upload_is_415_and_leaves_nothing(service, home: Path, tmp_path: Path) -> None:
-    garbage = tmp_path / "notes.mp4"
+    garbage, text = tmp_path / "notes.mp4", tmp_path / "notes.jpg"
     garbage.write_bytes(os.urandom(50_000))
-    response = post_clip(service.url, garbage)
-    assert response.status_code == 415
+    text.write_text("a JPEG in name only\n" * 20)
+    for upload in (garbage, text):
+        response = post_clip(service.url, upload, mime="image/jpeg")
+        assert response.status_code == 415 and "nor a still image" in response.json()["detail"]
     assert uploads_left(home) == []
+
+
+@pytest.fixture(scope="module")
+def lists_service(home: Path, tmp_path_factory: pytest.TempPathFactory) -> ServiceProcess:
+    """A service judging signers by the official C2PA trust list, the interim list and our own anchors."""
+    lists = trust_lists(home)
+    args = ["--home", home, "--trust-anchors", lists["trust_anchors"], "--trust-list", *lists["trust_lists"],
+            "--interim-trust-list", lists["interim_trust_list"], "--interim-allowed", lists["interim_allowed"],
+            *own_state(tmp_path_factory.mktemp("lists-service"))]
+    with ServiceProcess(*args) as process:
+        yield process
+
+
+def trust_lists(home: Path) -> dict:
+    """Verifier options for all three lists: the official one, the interim one and our own anchors."""
+    return {"trust_anchors": home / "ca.pem", "trust_lists": [trust_data("official/C2PA-TRUST-LIST.pem")],
+            "interim_trust_list": trust_data("interim/anchors.pem"),
+            "interim_allowed": trust_data("interim/allowed.pem")}
+
+
+@pytest.mark.parametrize(("sample", "verdict", "trust", "issuer"), [
+    ("truepic-20230212-camera.jpg", "tampered", "interim", "Truepic"),
+    ("adobe-20220124-CA.jpg", "no-evidence", "untrusted", "C2PA Test Signing Cert"),
+])
+def test_a_signed_sample_image_is_verified_as_verify_does(lists_service, home: Path, sample: str, verdict: str,
+                                                          trust: str, issuer: str) -> None:
+    path = trust_data(f"samples/{sample}")
+    response = post_clip(lists_service.url, path, mime="image/jpeg")
+    assert response.status_code == 200
+    report = response.json()
+    assert (report["verdict"], report["container"], report["c2pa"]["trust"]) == (verdict, "jpeg", trust)
+    assert report["c2pa"]["present"] and report["c2pa"]["issuer"] == issuer
+    assert report["watermark"]["state"] == "not-checked" and report["watermark"]["reason"] == STILL_IMAGE_REASON
+    assert report["watermark"]["others"] == [] and not report["ledger"]["found"]
+    verifier = Verifier(home=home, **trust_lists(home))
+    try:
+        expected = verifier.verify(path).to_dict()
+    finally:
+        verifier.close()
+    assert report == {**expected, "path": sample}  # the service adds nothing to verify's report
+    text = page_text(lists_service.url, response)
+    assert f'data-trust="{trust}"' in text and f"signed by {issuer}, {SIGNER_TRUST_WORDS[trust]}" in text
+    assert "The image · jpeg" in text and STILL_IMAGE_REASON in text
+
+
+def test_the_interim_list_is_shown_apart_from_the_official_one(lists_service) -> None:
+    response = post_clip(lists_service.url, trust_data("samples/truepic-20230212-camera.jpg"), mime="image/jpeg")
+    text = page_text(lists_service.url, response)
+    assert "signed by Truepic, on the frozen interim trust list of known certificates, not on the official C2PA " \
+           "trust list" in text
+    job_id = response.headers["content-location"].rsplit("/", 1)[-1]
+    thumbnail = httpx.get(f"{lists_service.url}/v1/jobs/{job_id}/thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail.content[:2] == b"\xff\xd8"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "AVIF", "JPEG"])
+def test_still_images_of_each_format_are_sniffed_and_read(service, fmt: str, tmp_path: Path) -> None:
+    path = tmp_path / f"still.{fmt.lower()}"
+    Image.fromarray(scene_frames(96, 64, 1, seed=3)[0]).save(path, fmt)
+    report = post_clip(service.url, path, mime=f"image/{fmt.lower()}").json()
+    assert (report["verdict"], report["container"]) == ("no-evidence", fmt.lower())
+    assert not report["c2pa"]["present"] and report["watermark"]["state"] == "not-checked"
+
+
+def test_the_page_shows_other_issuers_marks(service, tmp_path: Path) -> None:
+    marked = tmp_path / "stability.mp4"
+    media.write_video(marked, [stamp_dwtdct(frame) for frame in scene_frames(384, 256, 12)], fps=12)
+    response = post_clip(service.url, marked)
+    [mark] = response.json()["watermark"]["others"]
+    assert response.json()["verdict"] == "ai-generated" and mark["state"] == "very-likely"
+    text = page_text(service.url, response)
+    assert 'data-issuer="Stability AI" data-state="very-likely"' in text
+    assert f'{explain_other_mark(mark)} <span class="muted">(state: very-likely)</span>' in text
+    assert "Stability AI's public watermark (invisible-watermark.dwtDct) is present: 12 of 12 frames" in text
+    assert "a mark already speaks for this clip" in text
+
+
+def test_the_page_shows_a_fingerprint_match_and_its_distance(service, fingerprinted: dict[str, Path]) -> None:
+    response = post_clip(service.url, fingerprinted["copy"])
+    report = response.json()
+    assert report["verdict"] == "near-copy-of-credentialed" and report["ledger"]["match"] == "fingerprint"
+    near = report["ledger"]["fingerprint"]
+    text = page_text(service.url, response)
+    assert f"within {near['mean_distance_bits']:g} bits on average" in fingerprint_words(near)
+    assert f'<p id="fingerprint-match">The ledger holds a credential whose fingerprint this clip matches: ' \
+           f"{fingerprint_words(near)}.</p>" in text
+    assert "recovered from the ledger through its fingerprint" in text
+    assert '<dd id="recovered">no</dd>' in text and "its fingerprint (soft binding) does" in text
 
 
 def test_too_large_upload_is_413_while_it_streams(service, home: Path) -> None:

@@ -57,6 +57,11 @@ def test_reencoded_clip_shows_ai_generated_and_its_signer(browser, service, home
     assert page.get_attribute("#verdict", "data-verdict") == "ai-generated"
     assert "AI-generated" in page.inner_text("#verdict")
     assert "Provenance content signing" in page.inner_text("#signer")
+    assert page.get_attribute("#trust", "data-trust") == "own"
+    trust = page.inner_text("#trust")
+    assert trust.startswith("signed by ") and trust.endswith(", under your trust anchors")
+    assert page.get_attribute("#other-marks li", "data-issuer") == "Stability AI"
+    assert "not found in" in page.inner_text("#other-marks li")
     assert page.inner_text("#generator") == "video-model-7"
     assert page.inner_text("#recovered") == "yes" and "ledger" in page.inner_text("#manifest-source")
     assert page.inner_text("#watermark-state") == "present"

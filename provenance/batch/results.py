@@ -4,6 +4,7 @@ Finished rows are appended at once to journals (JSON Lines) in OUTPUT.parts/ bes
 run, OUTPUT and the journals are merged into a new OUTPUT (written beside it, then renamed) and the journals
 are removed. A run that is killed leaves its journals: the next run with the same OUTPUT counts their rows as
 done. A clip is done when a row has its path, size and mtime; the newest row for a path is the one kept.
+Rows of tables written before the outside-evidence columns (OUTSIDE_COLUMNS) get them from their `report`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PARQUET_SUFFIXES = (".parquet",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 JOURNAL_ROWS = 1000  # rows per journal file before the next one is started
 WRITE_BATCH_ROWS = 1000  # rows held in memory while OUTPUT is written
+OUTSIDE_COLUMNS = ("c2pa_trust", "c2pa_issuer", "other_marks", "ledger_match")  # see `outside_evidence`
 
 
 def schema() -> pa.Schema:
@@ -42,6 +44,10 @@ def schema() -> pa.Schema:
         ("manifest", pa.struct([("source", text), ("validation_state", text), ("ai_generated", flag),
                                 ("generator", text), ("signer", text), ("signer_trusted", flag),
                                 ("claim_generator", text), ("created_at", text)])),
+        ("c2pa_trust", text), ("c2pa_issuer", text),
+        ("other_marks", pa.list_(pa.struct([("issuer", text), ("algorithm", text), ("state", text),
+                                            ("frames", pa.int64()), ("marked_frames", pa.int64())]))),
+        ("ledger_match", text),
         ("detector_score", real), ("detector_model", text), ("error", text),
         ("timing", pa.struct([("seconds", real), ("cpu_seconds", real), ("worker", text), ("started_at", text)])),
         ("report", text),
@@ -56,10 +62,25 @@ def to_row(clip: Clip, result: dict) -> dict:
         "path": clip.path, "size": clip.size, "mtime_ns": clip.mtime_ns, "verdict": result["verdict"],
         "evidence": result["evidence"],
         "watermark": {key: watermark.get(key) for key in ("detected", "state", "p_value", "frames")},
-        "payload": watermark.get("payload"), "manifest": manifest_summary(result),
+        "payload": watermark.get("payload"), "manifest": manifest_summary(result), **outside_evidence(result),
         "detector_score": result["detector"].get("score"), "detector_model": result["detector"].get("model"),
         "error": result["error"], "timing": result.get("timing"), "report": json.dumps(report),
     }
+
+
+def outside_evidence(result: dict) -> dict:
+    """The OUTSIDE_COLUMNS of a `verify_clip` object: which trust list trusts the embedded manifest's signer
+    (`c2pa.trust`) and its issuer, other issuers' marks (`watermark.others`), and how the ledger matched the clip
+    ("watermark" or "fingerprint")."""
+    return {"c2pa_trust": result["c2pa"].get("trust"), "c2pa_issuer": result["c2pa"].get("issuer"),
+            "other_marks": result["watermark"].get("others", []), "ledger_match": result["ledger"].get("match")}
+
+
+def _completed(row: dict) -> dict:
+    """A row with the OUTSIDE_COLUMNS, taken from its report when it was written before they existed."""
+    if all(column in row for column in OUTSIDE_COLUMNS):
+        return row
+    return {**row, **outside_evidence(json.loads(row["report"]))}
 
 
 def manifest_summary(result: dict) -> dict | None:
@@ -123,10 +144,10 @@ class Results:
     def _sources(self) -> Iterator[Iterator[dict]]:
         """Rows of OUTPUT, then of each journal, oldest first (a journal cut short by a kill ends early)."""
         if self.output.exists():
-            yield self._read_output()
+            yield map(_completed, self._read_output())
         if self.parts.is_dir():
             for journal in sorted(self.parts.glob("*.jsonl")):
-                yield _read_jsonl(journal, torn_ok=True)
+                yield map(_completed, _read_jsonl(journal, torn_ok=True))
 
     def _read_output(self) -> Iterator[dict]:
         if not self.parquet:
@@ -138,7 +159,7 @@ class Results:
             table = pq.ParquetFile(self.output)
         except (pa.ArrowException, OSError) as exc:
             raise BadInput(f"output {self.output} exists and is not a Parquet table ({exc})") from None
-        missing = set(schema().names) - set(table.schema_arrow.names)
+        missing = set(schema().names) - set(OUTSIDE_COLUMNS) - set(table.schema_arrow.names)
         if missing:
             raise BadInput(f"output {self.output} exists and is not a batch result table "
                            f"(no {', '.join(sorted(missing))})")

@@ -12,12 +12,13 @@ MAX_DEPTH = 6  # ingredient levels shown
 MAX_INGREDIENTS = 50  # ingredients shown in all
 MAX_THUMBNAIL_BYTES = 256 * 1024
 STORE_FORMAT = "application/c2pa"
+VIDEO_MIME = "video/mp4"
 
 
-def view_of_file(path: str) -> dict | None:
-    """The view of the manifest store embedded in a clip; None when it has none that reads."""
+def view_of_file(path: str, mime: str = VIDEO_MIME) -> dict | None:
+    """The view of the manifest store embedded in a clip (or a `mime` file); None when it has none that reads."""
     with open(path, "rb") as stream:
-        return _view("video/mp4", stream)
+        return _view(mime, stream)
 
 
 def view_of_store(store: bytes) -> dict | None:

@@ -1,4 +1,5 @@
-"""The page at `/`: pick or drop a clip, watch it upload and be read, then see why it got its verdict."""
+"""The page at `/`: pick or drop a clip (or still image), watch it upload and be read, then see why it got its
+verdict; the words for the evidence are `provenance.verify`'s."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from provenance.manifest import IMAGE_MIME
 from provenance.service.api import service_of
 from provenance.service.jobs import DONE
+from provenance.verify import SIGNER_TRUST_WORDS, explain_other_mark, fingerprint_words
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.globals.update(trust_words=SIGNER_TRUST_WORDS, explain_other_mark=explain_other_mark,
+                             fingerprint_words=fingerprint_words, image_containers=tuple(IMAGE_MIME))
 router = APIRouter(include_in_schema=False)
 
 VERDICT_WORDS = {

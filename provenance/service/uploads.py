@@ -1,4 +1,5 @@
-"""Uploads streamed to disk as they arrive: size-limited, sniffed as video, never held whole in memory."""
+"""Uploads streamed to disk as they arrive: size-limited, sniffed as video or still image, never held whole in
+memory."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
+
+from provenance.manifest import image_format
 
 SNIFF_BYTES = 189  # enough for every signature below (an MPEG-TS packet is 188 bytes, then the next sync byte)
 ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
@@ -37,6 +40,12 @@ def looks_like_video(head: bytes) -> bool:
     return head[:1] == b"\x47" and (len(head) <= TS_PACKET_BYTES or head[TS_PACKET_BYTES:][:1] == b"\x47")
 
 
+def looks_verifiable(head: bytes) -> bool:
+    """True for a video (`looks_like_video`) or a still image whose manifest verify reads (JPEG, PNG, WebP, AVIF,
+    HEIC)."""
+    return looks_like_video(head) or image_format(head) is not None
+
+
 def check_filename(name: str | None) -> str:
     """The name a client gave its file, shown back to it; a name with a path or control characters is refused."""
     if not name:
@@ -50,7 +59,8 @@ def check_filename(name: str | None) -> str:
 
 
 class _ClipFile:
-    """The clip's bytes written to `path` (created 0600), checked as a video once the first bytes are in."""
+    """The clip's bytes written to `path` (created 0600), checked as a video or still image once the first bytes
+    are in."""
 
     def __init__(self, path: Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -70,8 +80,9 @@ class _ClipFile:
 
     def _sniff(self) -> None:
         self._sniffed = True
-        if not looks_like_video(self._head):
-            raise UploadRefused(415, "the upload is not a video file (MP4, MOV, WebM, MKV, AVI, MPEG-TS or GIF)")
+        if not looks_verifiable(self._head):
+            raise UploadRefused(415, "the upload is neither a video (MP4, MOV, WebM, MKV, AVI, MPEG-TS or GIF) nor a "
+                                     "still image (JPEG, PNG, WebP, AVIF or HEIC)")
 
     def finish(self) -> None:
         if self.size == 0:
@@ -175,7 +186,8 @@ async def _chunks(request: Request, max_bytes: int, idle_s: float) -> AsyncItera
 async def receive_upload(request: Request, path: Path, max_bytes: int, idle_s: float) -> str:
     """Stream the clip in `request` (multipart field `file`, or the raw body) to `path`; return its file name.
 
-    Raises UploadRefused, having removed `path`, for anything but a complete video upload within the limits.
+    Raises UploadRefused, having removed `path`, for anything but a complete video or image upload within the
+    limits.
     """
     clip = _ClipFile(path)
     try:

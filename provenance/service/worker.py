@@ -5,9 +5,15 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.keys import default_home
 from provenance.ledger import DEFAULT_FILE, URL_ENV
+from provenance.manifest import IMAGE_MIME
+from provenance.service.manifest_view import VIDEO_MIME, view_of_file, view_of_store
+
+if TYPE_CHECKING:
+    from provenance.verify import Report
 
 THUMBNAIL_PX = 320
 
@@ -38,8 +44,8 @@ def _pick_up_new_ledger() -> None:
 
 
 def examine(path: str, name: str) -> tuple[dict, bytes | None]:
-    """In a worker: the clip's Report (by the worker's Verifier, reported under `name`) with what the page shows,
-    and a thumbnail."""
+    """In a worker: the clip's (or still image's) Report (by the worker's Verifier, reported under `name`) with
+    what the page shows, and a thumbnail."""
     from provenance import verify
 
     _pick_up_new_ledger()
@@ -48,7 +54,7 @@ def examine(path: str, name: str) -> tuple[dict, bytes | None]:
     if report.error is not None:  # the upload's place on the server is no business of the client's
         report.error = report.error.replace(path, name)
         report.evidence = verify.explain(report)
-    return {"report": report.to_dict(), "manifest_view": _manifest_view(path, report)}, _thumbnail(path)
+    return {"report": report.to_dict(), "manifest_view": _manifest_view(path, report)}, _thumbnail(path, report)
 
 
 def describe() -> dict:
@@ -58,12 +64,10 @@ def describe() -> dict:
     return {"detector": getattr(verify.pool_worker_verifier().detector, "name", None)}
 
 
-def _manifest_view(path: str, report) -> dict | None:
+def _manifest_view(path: str, report: Report) -> dict | None:
     """The page's view of the clip's manifest: the one it carries, else the one the ledger kept for its watermark."""
-    from provenance.service.manifest_view import view_of_file, view_of_store
-
     if report.c2pa.present and not report.c2pa.tampered:
-        return view_of_file(path)
+        return view_of_file(path, IMAGE_MIME.get(report.container, VIDEO_MIME))
     if report.ledger.get("found"):
         record = _worker_ledger().get(report.ledger["record"]["payload"])
         return view_of_store(record.manifest_store) if record is not None else None
@@ -83,20 +87,29 @@ def _worker_ledger():
     return _ledger
 
 
-def _thumbnail(path: str) -> bytes | None:
-    """A JPEG of the clip's first frame, at most THUMBNAIL_PX on a side; None when no frame decodes."""
+def _thumbnail(path: str, report: Report) -> bytes | None:
+    """A JPEG of the still image, or of the clip's first frame, at most THUMBNAIL_PX on a side; None when none
+    decodes."""
     from PIL import Image
 
     from provenance import media
     from provenance.errors import ProvenanceError
 
-    frames = media.iter_frames(path)
-    try:
-        image = Image.fromarray(next(frames))
-    except (ProvenanceError, StopIteration):
-        return None
-    finally:
-        frames.close()
+    if report.container in IMAGE_MIME:
+        try:
+            with Image.open(path) as opened:
+                opened.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # a JPEG is decoded at a fraction of its size
+                image = opened.convert("RGB")
+        except (OSError, Image.DecompressionBombError):  # OSError: not an image Pillow reads
+            return None
+    else:
+        frames = media.iter_frames(path)
+        try:
+            image = Image.fromarray(next(frames))
+        except (ProvenanceError, StopIteration):
+            return None
+        finally:
+            frames.close()
     image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
