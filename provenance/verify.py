@@ -293,7 +293,7 @@ def explain(report: Report) -> list[str]:
     else:
         lines.append(f"no C2PA manifest: {report.container} files cannot carry one (only MP4 and MOV can be signed)")
     if c2pa.signals:
-        lines += _explain_signals(c2pa.signals)
+        lines += explain_signals(c2pa.signals)
     wm = report.watermark
     if wm.get("detected"):
         matched = (f", too damaged to read alone but matching one of the ledger's {wm['issued_compared']} issued "
@@ -329,7 +329,7 @@ def explain(report: Report) -> list[str]:
     return lines
 
 
-def _explain_signals(signals: list[dict]) -> list[str]:
+def explain_signals(signals: list[dict]) -> list[str]:
     """The rubrics' signals that hold (e.g. "Contains Fully GenAI Media"), then the checks: how many passed, and
     what each failing one found."""
     said = [s["text"] for s in signals if ":signal_" in s["id"] and s["value"]]

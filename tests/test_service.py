@@ -20,7 +20,14 @@ from conftest import sample_data, scene_frames, trust_data
 from provenance import attacks, media
 from provenance.ledger import Ledger
 from provenance.service.process import ServiceProcess
-from provenance.verify import SIGNER_TRUST_WORDS, STILL_IMAGE_REASON, Verifier, explain_other_mark, fingerprint_words
+from provenance.verify import (
+    SIGNER_TRUST_WORDS,
+    STILL_IMAGE_REASON,
+    Verifier,
+    explain_other_mark,
+    explain_signals,
+    fingerprint_words,
+)
 
 REAL_CLIP = "clips/real/liveportrait-driving-videos/driving_d1.mp4"
 FINGERPRINTED_CLIP = "clips/real/ucf101/v_PlayingGuitar_g07_c01.mp4"
@@ -234,16 +241,19 @@ def lists_service(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Servi
     lists = trust_lists(home)
     args = ["--home", home, "--trust-anchors", lists["trust_anchors"], "--trust-list", *lists["trust_lists"],
             "--interim-trust-list", lists["interim_trust_list"], "--interim-allowed", lists["interim_allowed"],
+            *(arg for rubric in lists["rubrics"] for arg in ("--rubric", rubric)),
             *own_state(tmp_path_factory.mktemp("lists-service"))]
     with ServiceProcess(*args) as process:
         yield process
 
 
 def trust_lists(home: Path) -> dict:
-    """Verifier options for all three lists: the official one, the interim one and our own anchors."""
+    """Verifier options for all three lists (the official one, the interim one and our own anchors) and the
+    signals and integrity rubrics."""
     return {"trust_anchors": home / "ca.pem", "trust_lists": [trust_data("official/C2PA-TRUST-LIST.pem")],
             "interim_trust_list": trust_data("interim/anchors.pem"),
-            "interim_allowed": trust_data("interim/allowed.pem")}
+            "interim_allowed": trust_data("interim/allowed.pem"),
+            "rubrics": [trust_data(f"rubrics/asset-rubric-{name}.yml") for name in ("signals-local", "integrity")]}
 
 
 @pytest.mark.parametrize(("sample", "verdict", "trust", "issuer"), [
@@ -269,6 +279,8 @@ def test_a_signed_sample_image_is_verified_as_verify_does(lists_service, home: P
     text = page_text(lists_service.url, response)
     assert f'data-trust="{trust}"' in text and f"signed by {issuer}, {SIGNER_TRUST_WORDS[trust]}" in text
     assert "The image · jpeg" in text and STILL_IMAGE_REASON in text
+    assert report["c2pa"]["signals"] and 'id="signals"' in text
+    assert all(html.escape(line, quote=False) in text for line in explain_signals(report["c2pa"]["signals"]))
 
 
 def test_the_interim_list_is_shown_apart_from_the_official_one(lists_service) -> None:

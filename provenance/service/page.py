@@ -12,11 +12,12 @@ from fastapi.templating import Jinja2Templates
 from provenance.manifest import IMAGE_MIME
 from provenance.service.api import service_of
 from provenance.service.jobs import DONE
-from provenance.verify import SIGNER_TRUST_WORDS, explain_other_mark, fingerprint_words
+from provenance.verify import SIGNER_TRUST_WORDS, explain_other_mark, explain_signals, fingerprint_words
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.globals.update(trust_words=SIGNER_TRUST_WORDS, explain_other_mark=explain_other_mark,
-                             fingerprint_words=fingerprint_words, image_containers=tuple(IMAGE_MIME))
+                             explain_signals=explain_signals, fingerprint_words=fingerprint_words,
+                             image_containers=tuple(IMAGE_MIME))
 router = APIRouter(include_in_schema=False)
 
 VERDICT_WORDS = {
