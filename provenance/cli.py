@@ -283,7 +283,7 @@ def verify(clips: tuple[Path, ...], trust: dict, detector_dir: str | None, worke
            ledger_url: str | None, as_json: bool) -> None:
     """Say what can be proven about each clip: C2PA manifest, watermark, ledger record, detector score.
 
-    CLIPS are files or folders (walked for videos). A still image (JPEG, PNG, WebP, HEIC, AVIF) given by name
+    CLIPS are files or folders (walked for videos and still images). A still image (JPEG, PNG, WebP, HEIC, AVIF)
     is read for its C2PA manifest alone: the watermark and the detector are for video. With --json, one JSON
     object per clip (JSON Lines), printed as each finishes. Exit status: 0 when every clip was examined, 1
     when one could not be read. The verdict: ai-generated, near-copy-of-credentialed (the fingerprint of a clip
@@ -308,7 +308,7 @@ def verify(clips: tuple[Path, ...], trust: dict, detector_dir: str | None, worke
 
     paths = list(expand_paths(clips))
     if not paths:
-        raise BadInput(f"no video files in {', '.join(map(str, clips))}")
+        raise BadInput(f"no videos or still images in {', '.join(map(str, clips))}")
     unreadable, unchecked_said = 0, False
     options = {**trust, "home": home, "ledger": ledger_url}
     with _progress(len(paths), "verifying") as advance:

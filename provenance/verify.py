@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 VERDICTS = ("ai-generated", "near-copy-of-credentialed", "likely-ai-generated", "no-evidence", "tampered", "error")
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif"}  # read for their manifest alone
+WALKED_SUFFIXES = VIDEO_SUFFIXES | IMAGE_SUFFIXES  # what a folder given to verify or batch is walked for
 BUILTIN_DETECTOR = "builtin"
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
 HARD_BINDING_CODES = ("assertion.bmffHash.mismatch", "assertion.dataHash.mismatch")
@@ -396,7 +398,7 @@ def verify(path: str | os.PathLike, **options) -> Report:
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Files as given; folders walked (sorted) for video files. A subfolder that cannot be listed is yielded
+    """Files as given; folders walked (sorted) for videos and still images. A subfolder that cannot be listed is yielded
     itself, so that its clips are reported as unread rather than silently missed."""
     for path in map(Path, paths):
         if not path.is_dir():
@@ -405,7 +407,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
         clips: list[Path] = []
         unlisted: list[OSError] = []
         for folder, _, names in os.walk(path, onerror=unlisted.append):
-            clips += [Path(folder, name) for name in names if Path(name).suffix.lower() in VIDEO_SUFFIXES]
+            clips += [Path(folder, name) for name in names if Path(name).suffix.lower() in WALKED_SUFFIXES]
         yield from sorted(clip for clip in clips if clip.is_file())
         yield from sorted(Path(error.filename) for error in unlisted)
 

@@ -69,7 +69,7 @@ def test_verify_reports_unreadable_clips(kind: str, bad_inputs: dict[str, Path],
     path = bad_inputs[kind]
     if kind == "directory":  # a folder is walked for videos; this one holds none
         result = run("verify", path, "--json", home=home)
-        assert result.exit_code == 1 and "no video files" in _one_clear_line(result.stderr)
+        assert result.exit_code == 1 and "no videos or still images" in _one_clear_line(result.stderr)
         return
     result = run("verify", path, "--json", home=home)
     assert result.exit_code == 1

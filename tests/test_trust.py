@@ -258,3 +258,14 @@ def test_the_interim_allowed_list_needs_its_anchors(own_clip: Path, home: Path) 
     result = run("verify", own_clip, "--interim-allowed", trust_data(INTERIM_ALLOWED), home=home)
     assert result.exit_code == 1
     assert result.stderr == "error: the interim allowed list needs the interim trust list (its anchors) too\n"
+
+
+def test_a_folder_is_walked_for_still_images_too(own_clip: Path, home: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "photos").mkdir(parents=True)
+    (inbox / "clip.mp4").write_bytes(own_clip.read_bytes())
+    (inbox / "photos" / "camera.JPG").write_bytes(trust_data("samples/truepic-20230212-camera.jpg").read_bytes())
+    (inbox / "notes.txt").write_text("not media")
+    reports = run_json("verify", inbox, "--interim-trust-list", trust_data(INTERIM), home=home)
+    assert [(Path(r["path"]).name, r["container"]) for r in reports] == [("clip.mp4", "mp4"), ("camera.JPG", "jpeg")]
+    assert reports[1]["c2pa"]["trust"] == "interim"

@@ -34,11 +34,11 @@ def batch(source: Path, output: Path, engine: str, address: str | None, num_cpus
           as_json: bool) -> None:
     """Verify every clip INPUT names into one table, one row per clip, written as each finishes.
 
-    INPUT is a folder (walked for videos), a .parquet or .csv table with a path column, or a text file with
-    one path a line. Each row: path, size, mtime_ns, verdict, evidence, watermark, payload, manifest (embedded
-    or recovered from the ledger), trust list and issuer of the signer, other issuers' marks, ledger match,
-    detector score, error, timing, and the whole `verify --json` object as `report`. A clip that fails is a row
-    with verdict error. Progress goes to stderr; the summary to stdout.
+    INPUT is a folder (walked for videos and still images), a .parquet or .csv table with a path column, or a text
+    file with one path a line. Each row: path, size, mtime_ns, verdict, evidence, watermark, payload, manifest
+    (embedded or recovered from the ledger), trust list and issuer of the signer, other issuers' marks, ledger
+    match, detector score, error, timing, and the whole `verify --json` object as `report`. A clip that fails is a
+    row with verdict error. Progress goes to stderr; the summary to stdout.
 
     \b
     Examples:

@@ -33,8 +33,8 @@ class Clip:
 
 
 def read_clips(source: str | os.PathLike, path_column: str = "path") -> Iterator[Clip]:
-    """Each clip `source` names once, with an absolute path: a folder is walked for videos; a .parquet or .csv
-    file is a table whose `path_column` names clips; any other file is a text file with one path a line
+    """Each clip `source` names once, with an absolute path: a folder is walked for videos and still images; a
+    .parquet or .csv file is a table whose `path_column` names clips; any other file is a text file with one path a line
     (blank lines and lines starting with # are skipped). Relative paths are taken from the table's folder,
     and a folder named in a table or list is walked."""
     source = Path(source)
