@@ -21,9 +21,9 @@ from provenance.marks.stability import StabilityReader
 
 STATES = ("none", "partial", "likely", "very-likely")
 MAX_FRAMES = 32  # frames read per clip, spread over it: the readers' cost stays bounded whatever the length
-# A clip reaches a level when this many of its frames read do. Codecs keep a mark on few frames (H.264 at CRF 18
-# keeps Stability's on 0-32 of 32), and no unmarked frame of the 414 sample clips reached "very likely":
-# see docs/marks.md. Frames coinciding by chance (36 of 48 bits: p = 3.6e-4) would need 3 of 32: p = 2.3e-7.
+# A clip reaches a level when this many of its frames read do. Codecs keep a mark on some frames only (H.264 at
+# CRF 23 keeps Stability's on 0-32 of 32), and no unmarked clip of the 414 sample clips had more than 2 frames at
+# "very likely": see docs/marks.md. Frames coinciding by chance (36 of 48 bits: p = 3.6e-4) would need 3 of 32.
 MIN_LEVEL_FRAMES = 3
 
 
