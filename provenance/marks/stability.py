@@ -108,6 +108,7 @@ def matching_bits(frame: np.ndarray | av.VideoFrame) -> int:
 
 
 def frame_pixels(frame: np.ndarray | av.VideoFrame) -> int:
+    """Pixels of an RGB or decoded frame."""
     return frame.shape[0] * frame.shape[1] if isinstance(frame, np.ndarray) else frame.width * frame.height
 
 
