@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
 
 from provenance import attacks, marks, media
@@ -49,13 +50,13 @@ class Row:
     clips: int = 0
     very_likely: list[int] = field(default_factory=list)  # frames at "very likely", clip by clip
 
-    def add(self, frames: list[np.ndarray], seconds: float | None = None) -> None:
+    def add(self, frames: list[np.ndarray] | list[av.VideoFrame], seconds: float | None = None) -> None:
         [reading] = marks.read_frames(frames)
         self.clips += 1
         self.states[reading.state] += 1
         self.very_likely.append(reading.marked_frames)
         self.matches += [stability.matching_bits(frame) for frame in frames
-                         if frame.shape[0] * frame.shape[1] >= stability.MIN_FRAME_PIXELS]
+                         if stability.frame_pixels(frame) >= stability.MIN_FRAME_PIXELS]
         if seconds is not None:
             self.seconds.append(seconds)
 
@@ -76,10 +77,10 @@ def header() -> str:
             f"{'clip states':^24s}")
 
 
-def read_timed(path: Path) -> tuple[list[np.ndarray], float]:
+def read_timed(path: Path) -> tuple[list[av.VideoFrame], float]:
     """The frames verify reads from a clip, and the wall seconds of reading them (decode included)."""
     started = time.perf_counter()
-    frames = [frame for _, frame in media.iter_spread_frames(path, marks.MAX_FRAMES, "rgb24")]
+    frames = [frame for _, frame in media.iter_spread_video_frames(path, marks.MAX_FRAMES)]
     marks.read_frames(frames)
     return frames, time.perf_counter() - started
 

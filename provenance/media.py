@@ -253,6 +253,14 @@ def iter_spread_frames(
     The clip is decoded in order, without seeking; when it has more than SPREAD_REFERENCE_ONLY times as many
     frames as asked for, frames that no other frame is predicted from are not even decoded.
     """
+    for time_s, frame in iter_spread_video_frames(path, count, limits):
+        yield time_s, frame_to_array(frame, pix_fmt)
+
+
+def iter_spread_video_frames(
+    path: str | os.PathLike, count: int, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[float, av.VideoFrame]]:
+    """The frames `iter_spread_frames` picks, as decoded (planes and colour tags), for readers of the planes."""
     if count <= 0:
         raise BadInput("number of frames to sample must be positive")
     info = probe(path, limits)
@@ -265,7 +273,7 @@ def iter_spread_frames(
             time_s = float(frame.time) if frame.time is not None else index / (info.fps or 1.0)
             first_s = time_s if first_s is None else first_s
             if time_s >= first_s + taken * gap_s - 1e-3:
-                yield time_s, frame_to_array(frame, pix_fmt)
+                yield time_s, frame
                 taken += 1
                 if taken == count:
                     return

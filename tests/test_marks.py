@@ -9,18 +9,19 @@ import pytest
 from cli_helpers import run_json
 
 from conftest import sample_data, scene_frames
-from provenance import marks, media
+from provenance import attacks, marks, media
 from provenance.marks import stability
 from provenance.verify import Verifier
 
 UNMARKED_REAL_CLIP = "clips/real/ucf101/v_PlayingGuitar_g03_c01.mp4"
+CRF23_CLIP = "clips/real/intel-sample-videos/bottle-detection.mp4"  # 640x360, scaled to 720p as the bench does
 MARK_KEYS = {"issuer", "algorithm", "frames", "marked_frames", "state"}
 
 
 def stamp_dwtdct(frame: np.ndarray) -> np.ndarray:
     """Embed Stability's message in an RGB frame as dwtDct does: in each 4x4 block of the U channel's Haar LL
     band, the largest coefficient but the first is moved to a quarter (bit 0) or three quarters (bit 1) step."""
-    blocks = stability.u_blocks(frame).astype(np.float64)
+    blocks = stability.to_blocks(stability.rgb_low(frame)).astype(np.float64)
     rows = np.arange(len(blocks))
     peak = 1 + np.abs(blocks[:, 1:]).argmax(axis=1)
     value = blocks[rows, peak]
@@ -63,13 +64,48 @@ def test_stamped_frame_reads_very_likely() -> None:
     assert stability.StabilityReader().frame_level(stamped) == len(marks.STATES) - 1
 
 
-def test_reads_the_reference_encoder() -> None:
+def reference_stamp(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Stability's message on RGB frames by invisible-watermark's own encoder, on float pixels as SDXL and SVD."""
     imwatermark = pytest.importorskip("imwatermark")
     encoder = imwatermark.WatermarkEncoder()
     encoder.set_watermark("bits", stability.message_bits().astype(int).tolist())
-    bgr = scene_frames(384, 256, 1)[0][:, :, ::-1].astype(np.float32)  # float pixels, as SDXL and SVD pass them
-    marked = np.clip(np.rint(encoder.encode(bgr, "dwtDct")[:, :, ::-1]), 0, 255).astype(np.uint8)
+    return [np.clip(np.rint(encoder.encode(frame[:, :, ::-1].astype(np.float32), "dwtDct")[:, :, ::-1]), 0, 255)
+            .astype(np.uint8) for frame in frames]
+
+
+def test_reads_the_reference_encoder() -> None:
+    [marked] = reference_stamp(scene_frames(384, 256, 1))
     assert stability.matching_bits(marked) >= stability.LEVEL_MATCHING_BITS[-1]  # rounding costs a few bits
+
+
+def test_agrees_with_the_reference_decoder_on_float_frames() -> None:
+    imwatermark = pytest.importorskip("imwatermark")
+    decoder = imwatermark.WatermarkDecoder("bits", stability.MESSAGE_BITS)
+    for frame in reference_stamp(scene_frames(640, 360, 2)):
+        assert (stability.read_bits(frame) == decoder.decode(frame[:, :, ::-1].astype(np.float32), "dwtDct")).all()
+
+
+def test_chroma_planes_give_the_rgb_band(clip: Path) -> None:
+    [(_, decoded)] = media.iter_spread_video_frames(clip, 1)
+    from_planes, from_rgb = stability.planes_low(decoded), stability.rgb_low(decoded.to_ndarray(format="rgb24"))
+    assert from_planes.shape == from_rgb.shape
+    assert np.abs(from_planes - from_rgb).mean() < 1  # of a step of 36
+
+
+def test_chroma_weights_follow_the_matrix() -> None:
+    to_cb, to_cr = stability.chroma_to_u(*stability.BT601, full_range=False)
+    assert to_cb == pytest.approx(0.492 * 1.772 * 255 / 224) and to_cr == pytest.approx(0, abs=1e-12)
+    to_cb, to_cr = stability.chroma_to_u(*stability.LUMA_WEIGHTS[1], full_range=False)  # BT.709: Cr enters
+    assert to_cb == pytest.approx(0.492 * 1.754 * 255 / 224, rel=1e-3) and to_cr < -0.1
+
+
+def test_marked_clip_survives_h264_crf23(tmp_path: Path) -> None:
+    source = attacks.scale_to_height(720)(attacks.Clip.read(sample_data(CRF23_CLIP), 6))
+    stamped = attacks.Clip(reference_stamp(source.frames), source.fps)
+    [through_rgb] = marks.read_frames(attacks.reencode(crf=23)(stamped).frames)
+    stamped.write(tmp_path / "crf23.mp4", crf=23)
+    [from_file] = marks.read_clip(tmp_path / "crf23.mp4")
+    assert (through_rgb.state, from_file.state) == ("very-likely", "very-likely")
 
 
 @pytest.mark.parametrize(("levels", "state"), [

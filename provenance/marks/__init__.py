@@ -1,8 +1,9 @@
 """Readers of other issuers' public watermarks: one module per mark, each registered in READERS.
 
-A reader decides frame by frame how many of the issuer's message bits a frame carries; the clip's state is
-the highest level that enough of the frames read reach (`clip_state`). Verify reports every reader's
-`MarkReading` as `watermark.others` and calls a clip AI-generated only on a "very-likely" reading.
+A reader decides frame by frame how many of the issuer's message bits a frame (RGB pixels, or a decoded frame
+read from its own planes) carries; the clip's state is the highest level that enough of the frames read reach
+(`clip_state`). Verify reports every reader's `MarkReading` as `watermark.others` and calls a clip AI-generated
+only on a "very-likely" reading.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import av
 import numpy as np
 
 from provenance import media
@@ -19,9 +21,9 @@ from provenance.marks.stability import StabilityReader
 
 STATES = ("none", "partial", "likely", "very-likely")
 MAX_FRAMES = 32  # frames read per clip, spread over it: the readers' cost stays bounded whatever the length
-# A clip reaches a level when this many of its frames read do. Codecs keep a mark on few frames (H.264 at CRF 18
-# keeps Stability's on 0-32 of 32), and no unmarked frame of the 414 sample clips reached "very likely":
-# see docs/marks.md. Frames coinciding by chance (36 of 48 bits: p = 3.6e-4) would need 3 of 32: p = 2.3e-7.
+# A clip reaches a level when this many of its frames read do. Codecs keep a mark on some frames only (H.264 at
+# CRF 23 keeps Stability's on 0-32 of 32), and no unmarked clip of the 414 sample clips had more than 2 frames at
+# "very likely": see docs/marks.md. Frames coinciding by chance (36 of 48 bits: p = 3.6e-4) would need 3 of 32.
 MIN_LEVEL_FRAMES = 3
 
 
@@ -31,8 +33,8 @@ class FrameReader(Protocol):
     issuer: str
     algorithm: str
 
-    def frame_level(self, frame: np.ndarray) -> int | None:
-        """The index in STATES that one RGB frame reaches; None when the frame cannot carry the mark."""
+    def frame_level(self, frame: np.ndarray | av.VideoFrame) -> int | None:
+        """The index in STATES that one frame (RGB, or as decoded) reaches; None when it cannot carry the mark."""
         ...
 
 
@@ -68,8 +70,9 @@ def clip_state(levels: Sequence[int]) -> str:
 READERS: tuple[FrameReader, ...] = (StabilityReader(),)  # a new public mark: one module, one entry here
 
 
-def read_frames(frames: Sequence[np.ndarray], readers: Sequence[FrameReader] = READERS) -> list[MarkReading]:
-    """Every reader's reading of RGB frames (frames a reader cannot use are left out of its count)."""
+def read_frames(frames: Sequence[np.ndarray | av.VideoFrame],
+                readers: Sequence[FrameReader] = READERS) -> list[MarkReading]:
+    """Every reader's reading of RGB or decoded frames (frames a reader cannot use are left out of its count)."""
     readings = []
     for reader in readers:
         levels = (reader.frame_level(frame) for frame in frames)
@@ -80,6 +83,6 @@ def read_frames(frames: Sequence[np.ndarray], readers: Sequence[FrameReader] = R
 
 def read_clip(path: str | os.PathLike, max_frames: int = MAX_FRAMES,
               readers: Sequence[FrameReader] = READERS) -> list[MarkReading]:
-    """Every reader's reading of up to `max_frames` frames spread over the clip."""
-    frames = [frame for _, frame in media.iter_spread_frames(path, max_frames, "rgb24")]
+    """Every reader's reading of up to `max_frames` frames spread over the clip, as decoded (unconverted)."""
+    frames = [frame for _, frame in media.iter_spread_video_frames(path, max_frames)]
     return read_frames(frames, readers)
