@@ -220,11 +220,12 @@ def lookup(rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=12, help="clips for robustness and cost")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="fingerprinted seconds in the lookup ledger")
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="fingerprinted seconds in each lookup ledger")
     parser.add_argument("--only", choices=["robustness", "false-matches", "cost", "lookup"])
     args = parser.parse_args()
     parts = {"robustness": lambda: robustness(args.clips), "false-matches": false_matches,
-             "cost": lambda: cost(args.clips), "lookup": lambda: lookup(args.rows)}
+             "cost": lambda: cost(args.clips), "lookup": lambda: [lookup(rows) for rows in args.rows]}
     for name, part in parts.items():
         if args.only in (None, name):
             part()
