@@ -288,14 +288,18 @@ def display_rotation(path: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -
     return 0
 
 
+def plane_array(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """One 8-bit plane of a decoded frame as it is stored (a view, without the row padding)."""
+    plane = frame.planes[index]
+    return np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
 def frame_to_array(frame: av.VideoFrame, pix_fmt: PixelFormat) -> np.ndarray:
     """Convert a decoded frame to a numpy array in one of the library's pixel formats."""
     if pix_fmt == "gray":  # the coded luma plane itself: no conversion, no range change
         if frame.format.name not in PLANAR_8BIT_YUV:
             frame = frame.reformat(format="yuv420p")
-        plane = frame.planes[0]
-        raw = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-        return raw[:, : frame.width].copy()
+        return plane_array(frame, 0).copy()
     if pix_fmt == "yuv420p" and (frame.width % 2 or frame.height % 2):  # 4:2:0 needs even sides: drop the last
         even = frame.to_ndarray(format="rgb24")[: frame.height - frame.height % 2, : frame.width - frame.width % 2]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="rgb24")

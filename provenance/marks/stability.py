@@ -16,9 +16,12 @@ further past a multiple of the step than the average over all 48 bits (see `read
 from __future__ import annotations
 
 import bisect
+import functools
 
 import av
 import numpy as np
+
+from provenance import media
 
 MESSAGE = 0xB3EC907BB19E
 MESSAGE_BITS = 48
@@ -35,9 +38,12 @@ BT601 = (0.299, 0.114)  # every other tag, and untagged frames, as FFmpeg conver
 FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 
+@functools.cache
 def message_bits() -> np.ndarray:
-    """The 48 message bits, most significant first."""
-    return np.array([(MESSAGE >> (MESSAGE_BITS - 1 - i)) & 1 for i in range(MESSAGE_BITS)], dtype=bool)
+    """The 48 message bits, most significant first (built once; read-only)."""
+    bits = np.array([(MESSAGE >> (MESSAGE_BITS - 1 - i)) & 1 for i in range(MESSAGE_BITS)], dtype=bool)
+    bits.flags.writeable = False
+    return bits
 
 
 def to_blocks(low: np.ndarray) -> np.ndarray:
@@ -65,18 +71,12 @@ def chroma_to_u(kr: float, kb: float, full_range: bool) -> tuple[float, float]:
     return cb * scale, cr * scale
 
 
-def plane(frame: av.VideoFrame, index: int) -> np.ndarray:
-    """One plane of a decoded frame, without its row padding."""
-    data = frame.planes[index]
-    return np.frombuffer(data, np.uint8).reshape(data.height, data.line_size)[:, : data.width]
-
-
 def planes_low(frame: av.VideoFrame) -> np.ndarray:
     """The U channel's Haar LL band of a decoded 4:2:0 frame, from its chroma planes."""
     rows, cols = frame.height // BLOCK_PX * BLOCK_PX // 2, frame.width // BLOCK_PX * BLOCK_PX // 2
     full_range = PLANAR_420[frame.format.name] or frame.color_range == FULL_RANGE
     to_cb, to_cr = chroma_to_u(*LUMA_WEIGHTS.get(frame.colorspace, BT601), full_range)
-    cb, cr = (plane(frame, index)[:rows, :cols].astype(np.float32) - 128 for index in (1, 2))
+    cb, cr = (media.plane_array(frame, index)[:rows, :cols].astype(np.float32) - 128 for index in (1, 2))
     return 2 * (to_cb * cb + to_cr * cr + U_OFFSET)
 
 
